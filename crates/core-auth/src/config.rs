@@ -1,0 +1,440 @@
+//! Configuration: a TOML file plus an environment overlay
+//! (`PORTCULLIS_<KEY>`, `__` between nested keys) into one typed struct.
+//! Unknown keys are errors. Every key is documented, with its default, in
+//! `config/portcullis.example.toml`; a test keeps the two in step.
+//!
+//! Config values never use `Option`: an empty string means "not set", so the
+//! example file can show every key and the drift test can see every key.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+
+/// Environment variables with the `PORTCULLIS_` prefix that are not config
+/// keys (they carry secrets or are read before the config).
+pub const ENV_ONLY: &[&str] = &[
+    "CONFIG",
+    "BOOTSTRAP_ADMIN_EMAIL",
+    "BOOTSTRAP_ADMIN_PASSWORD",
+    "KEY_ENCRYPTION_KEY",
+];
+/// Prefix (after `PORTCULLIS_`) reserved for the test harness.
+pub const ENV_TEST_PREFIX: &str = "TEST_";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Public base URL; the `iss` of every token.
+    pub issuer: String,
+    /// Listen address; empty means the host and port of the issuer.
+    pub bind: String,
+    /// Where SQLite data, dev keys and the file outbox live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`; empty means
+    /// `sqlite://<data_dir>/portcullis.db`.
+    pub database_url: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,portcullis=debug`.
+    pub log_level: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    pub database: DatabaseConfig,
+    pub password: PasswordConfig,
+    pub session: SessionConfig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection, in seconds.
+    pub connect_timeout_secs: u64,
+    /// SQLite: how long a writer waits for the lock, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// bcrypt work factor, 4..=31. Hashes with a lower cost are upgraded at
+    /// the next successful sign-in.
+    pub bcrypt_cost: u32,
+    /// Shortest accepted password, in characters.
+    pub min_length: usize,
+    /// Longest accepted password, in characters.
+    pub max_length: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Name of the session cookie (`__Host-` is prefixed when the issuer is https).
+    pub cookie_name: String,
+    /// A session unused for this long ends, in seconds.
+    pub idle_timeout_secs: i64,
+    /// A session ends this long after sign-in whatever its use, in seconds.
+    pub absolute_timeout_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: String::new(),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            max_body_bytes: 64 * 1024,
+            workers: 0,
+            database: DatabaseConfig::default(),
+            password: PasswordConfig::default(),
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: 8,
+            connect_timeout_secs: 5,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            bcrypt_cost: 12,
+            min_length: 8,
+            max_length: 128,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            cookie_name: "portcullis_session".into(),
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 12 * 60 * 60,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given, it must exist; else
+    /// `./portcullis.toml` when present), then the `PORTCULLIS_*` variables
+    /// of `env`, and validates the result.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> CoreResult<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(CoreError::Config(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )));
+                }
+                fig = fig.merge(Toml::file_exact(path));
+            }
+            None => {
+                let default = Path::new("portcullis.toml");
+                if default.is_file() {
+                    fig = fig.merge(Toml::file_exact(default));
+                }
+            }
+        }
+        fig = fig.merge(Serialized::defaults(env_overlay(env)?));
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| CoreError::Config(describe_figment_error(e)))?;
+        cfg.validated()
+    }
+
+    /// Parses a TOML document (no file, no environment): for tests and
+    /// `check-config`.
+    pub fn from_toml_str(s: &str) -> CoreResult<Config> {
+        let cfg: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(s))
+            .extract()
+            .map_err(|e| CoreError::Config(describe_figment_error(e)))?;
+        cfg.validated()
+    }
+
+    /// Checks values and fills in derived defaults (`bind`, `database_url`).
+    pub fn validated(mut self) -> CoreResult<Config> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| CoreError::Config(format!("issuer: not a URL ({e})")))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(CoreError::Config("issuer: must be an http or https URL".into()));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(CoreError::Config(
+                "issuer: must not have a query or fragment".into(),
+            ));
+        }
+        let host = issuer
+            .host_str()
+            .ok_or_else(|| CoreError::Config("issuer: has no host".into()))?
+            .to_string();
+        self.issuer = self.issuer.trim_end_matches('/').to_string();
+        if self.bind.is_empty() {
+            let port = issuer.port_or_known_default().unwrap_or(80);
+            self.bind = format!("{host}:{port}");
+        }
+        if self.database_url.is_empty() {
+            self.database_url = format!(
+                "sqlite://{}",
+                self.data_dir.join("portcullis.db").display()
+            );
+        }
+        if !(4..=31).contains(&self.password.bcrypt_cost) {
+            return Err(CoreError::Config(
+                "password.bcrypt_cost: must be between 4 and 31".into(),
+            ));
+        }
+        if self.password.min_length < 1 || self.password.min_length > self.password.max_length {
+            return Err(CoreError::Config(
+                "password.min_length: must be at least 1 and at most password.max_length".into(),
+            ));
+        }
+        if self.password.max_length > 1024 {
+            return Err(CoreError::Config(
+                "password.max_length: must be at most 1024".into(),
+            ));
+        }
+        if self.session.idle_timeout_secs <= 0 || self.session.absolute_timeout_secs <= 0 {
+            return Err(CoreError::Config(
+                "session: idle_timeout_secs and absolute_timeout_secs must be positive".into(),
+            ));
+        }
+        if self.session.cookie_name.is_empty()
+            || !self
+                .session
+                .cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(CoreError::Config(
+                "session.cookie_name: letters, digits, '_' and '-' only".into(),
+            ));
+        }
+        if self.database.pool_size == 0 {
+            return Err(CoreError::Config(
+                "database.pool_size: must be at least 1".into(),
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(CoreError::Config(
+                "max_body_bytes: must be at least 1024".into(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// True when the issuer is https (secure cookies, HSTS).
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+/// Turns `PORTCULLIS_A__B=v` into `{a: {b: v}}`. Values are parsed like TOML
+/// scalars (numbers, booleans), else kept as strings.
+fn env_overlay(env: impl IntoIterator<Item = (String, String)>) -> CoreResult<Dict> {
+    let mut root = Dict::new();
+    for (key, value) in env {
+        let Some(rest) = key.strip_prefix("PORTCULLIS_") else {
+            continue;
+        };
+        if rest.is_empty() || ENV_ONLY.contains(&rest) || rest.starts_with(ENV_TEST_PREFIX) {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if path.iter().any(|p| p.is_empty()) {
+            return Err(CoreError::Config(format!(
+                "environment variable {key}: empty key segment"
+            )));
+        }
+        insert_path(&mut root, &path, parse_env_value(&value), &key)?;
+    }
+    Ok(root)
+}
+
+fn insert_path(dict: &mut Dict, path: &[String], value: Value, var: &str) -> CoreResult<()> {
+    match path {
+        [] => Ok(()),
+        [last] => {
+            dict.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry(first.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
+            match entry {
+                Value::Dict(_, inner) => insert_path(inner, rest, value, var),
+                _ => Err(CoreError::Config(format!(
+                    "environment variable {var}: {first} is not a section"
+                ))),
+            }
+        }
+    }
+}
+
+fn parse_env_value(v: &str) -> Value {
+    let t = v.trim();
+    if let Ok(b) = t.parse::<bool>() {
+        return Value::from(b);
+    }
+    if let Ok(n) = t.parse::<i64>() {
+        return Value::from(n);
+    }
+    Value::from(v.to_string())
+}
+
+fn describe_figment_error(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|err| {
+            let path = err.path.join(".");
+            if path.is_empty() {
+                err.kind.to_string()
+            } else {
+                format!("{path}: {}", err.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_derive_bind_and_database_url() {
+        let c = Config::load(Some(Path::new("/nonexistent.toml")), env(&[]));
+        assert!(c.is_err(), "an explicit missing file is an error");
+        let c = Config::from_toml_str("").unwrap();
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./data/portcullis.db");
+        assert_eq!(c.password.bcrypt_cost, 12);
+    }
+
+    #[test]
+    fn https_issuer_binds_443_and_trailing_slash_is_dropped() {
+        let c = Config::from_toml_str("issuer = \"https://id.example.com/\"").unwrap();
+        assert_eq!(c.issuer, "https://id.example.com");
+        assert_eq!(c.bind, "id.example.com:443");
+        assert!(c.is_https());
+    }
+
+    #[test]
+    fn env_overlay_sets_nested_and_top_level_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "issuer = \"http://localhost:9000\"\n[password]\nbcrypt_cost = 10\n")
+            .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("PORTCULLIS_PASSWORD__BCRYPT_COST", "5"),
+                ("PORTCULLIS_DATABASE_URL", "postgres://postgres@127.0.0.1/x"),
+                ("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD", "not-a-config-key"),
+                ("PORTCULLIS_TEST_DATABASE_URL", "ignored"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "http://localhost:9000");
+        assert_eq!(c.password.bcrypt_cost, 5);
+        assert_eq!(c.database_url, "postgres://postgres@127.0.0.1/x");
+        assert_eq!(c.bind, "localhost:9000");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_in_file_and_env() {
+        let e = Config::from_toml_str("isuer = \"http://x\"").unwrap_err();
+        assert!(e.to_string().contains("isuer"), "{e}");
+        let e = Config::from_toml_str("[password]\ncost = 3").unwrap_err();
+        assert!(e.to_string().contains("cost"), "{e}");
+        let e = Config::load(None, env(&[("PORTCULLIS_NOPE", "1")])).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (doc, key) in [
+            ("issuer = \"ftp://x\"", "issuer"),
+            ("issuer = \"not a url\"", "issuer"),
+            ("[password]\nbcrypt_cost = 40", "bcrypt_cost"),
+            ("[session]\nidle_timeout_secs = 0", "session"),
+            ("[password]\nbcrypt_cost = \"high\"", "bcrypt_cost"),
+            ("log_format = \"xml\"", "log_format"),
+        ] {
+            let e = Config::from_toml_str(doc).unwrap_err();
+            assert!(e.to_string().contains(key), "{doc}: {e}");
+        }
+    }
+
+    /// Every key of the struct is in the example file and every key of the
+    /// example is in the struct, with a value of the right type.
+    #[test]
+    fn example_config_matches_the_struct() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/portcullis.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The example must parse into the struct (unknown keys fail here).
+        Config::from_toml_str(&text).unwrap();
+        let example: toml::Table = toml::from_str(&text).unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let mut missing = Vec::new();
+        let mut extra = Vec::new();
+        diff_keys("", &defaults, &example, &mut missing);
+        diff_keys("", &example, &defaults, &mut extra);
+        assert!(missing.is_empty(), "keys missing from the example: {missing:?}");
+        assert!(extra.is_empty(), "keys in the example but not the struct: {extra:?}");
+    }
+
+    fn diff_keys(prefix: &str, a: &toml::Table, b: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in a {
+            let path = format!("{prefix}{k}");
+            match (v, b.get(k)) {
+                (_, None) => out.push(path),
+                (toml::Value::Table(ta), Some(toml::Value::Table(tb))) => {
+                    diff_keys(&format!("{path}."), ta, tb, out)
+                }
+                _ => {}
+            }
+        }
+    }
+}

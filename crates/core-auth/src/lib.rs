@@ -1,0 +1,21 @@
+//! Portcullis identity domain and storage.
+//!
+//! Everything here is synchronous and knows nothing of HTTP: functions take a
+//! database connection and the current time (`now`, Unix seconds) and return
+//! domain results. The web crates call them inside `web::block`.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod password;
+pub mod secret;
+pub mod server_secrets;
+pub mod sessions;
+pub mod users;
+
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use config::Config;
+pub use db::{DbConn, DbPool};
+pub use error::{CoreError, CoreResult};
+pub use secret::Secret;
