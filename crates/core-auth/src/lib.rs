@@ -4,6 +4,7 @@
 //! database connection and the current time (`now`, Unix seconds) and return
 //! domain results. The web crates call them inside `web::block`.
 
+pub mod admin_stats;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -1,1 +1,27 @@
+//! The HTTP face of Portcullis: protocol endpoints and the sign-in,
+//! registration and account pages. Handlers are thin: extract, authorize,
+//! call `core-auth` inside `web::block`, map the error.
 
+pub mod context;
+pub mod csrf;
+pub mod errors;
+pub mod health;
+pub mod identity;
+pub mod middleware;
+pub mod pages;
+pub mod session_store;
+pub mod static_files;
+pub mod util;
+
+use actix_web::web;
+
+pub use context::AppContext;
+pub use errors::PageError;
+pub use identity::{CurrentUser, MaybeUser};
+
+/// Mounts every route of this crate.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    static_files::configure(cfg);
+    pages::configure(cfg);
+}

@@ -1,1 +1,7 @@
+//! The Portcullis binary's library half: CLI, logging, start-up and the
+//! HTTP server wiring, shared by `main.rs` and the test kit.
 
+pub mod bootstrap;
+pub mod cli;
+pub mod logging;
+pub mod server;

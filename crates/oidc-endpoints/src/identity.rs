@@ -1,0 +1,122 @@
+//! Who is asking: extractors that read the session and load the user.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::SessionExt;
+use actix_web::{web, FromRequest, HttpRequest};
+use core_auth::sessions::keys;
+use core_auth::users::{self, UserWithRoles, ROLE_ADMIN};
+
+use crate::context::AppContext;
+use crate::errors::PageError;
+
+/// The signed-in user, with roles. As an extractor it redirects to the
+/// sign-in page (coming back here) when nobody is signed in.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: UserWithRoles,
+    pub sid: String,
+    pub auth_time: i64,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.user.roles.iter().any(|r| r == ROLE_ADMIN)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.user.user.id
+    }
+}
+
+/// The signed-in user if there is one.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, PageError> {
+    let session = req.get_session();
+    let Ok(Some(uid)) = session.get::<String>(keys::USER_ID) else {
+        return Ok(None);
+    };
+    let ctx = req
+        .app_data::<web::Data<AppContext>>()
+        .ok_or_else(|| PageError::BadRequest("server misconfigured: no context".into()))?
+        .clone();
+    let found = ctx
+        .db(move |c| match users::find_by_id(c, &uid)? {
+            Some(u) if !u.disabled => Ok(Some(users::with_roles(c, u)?)),
+            _ => Ok(None),
+        })
+        .await?;
+    match found {
+        Some(user) => Ok(Some(CurrentUser {
+            user,
+            sid: session.get::<String>(keys::SID).ok().flatten().unwrap_or_default(),
+            auth_time: session.get::<i64>(keys::AUTH_TIME).ok().flatten().unwrap_or_default(),
+        })),
+        None => {
+            // Deleted or disabled since sign-in: the session is over.
+            session.purge();
+            Ok(None)
+        }
+    }
+}
+
+fn here(req: &HttpRequest) -> String {
+    let uri = req.uri();
+    uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+}
+
+impl FromRequest for MaybeUser {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load(&req).await.map(MaybeUser) })
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match load(&req).await? {
+                Some(u) => Ok(u),
+                None => Err(PageError::SignInRequired { next: here(&req) }),
+            }
+        })
+    }
+}
+
+/// Starts a signed-in session: a new session id (the old cookie stops
+/// working), a new public `sid`, the time and methods of authentication, and
+/// a new CSRF token.
+pub fn sign_in(
+    session: &actix_session::Session,
+    req: &HttpRequest,
+    user_id: &str,
+    now: i64,
+    amr: &[&str],
+) -> Result<(), PageError> {
+    session.renew();
+    let sid = core_auth::secret::random_token().into_inner();
+    let err = |e: actix_session::SessionInsertError| PageError::BadRequest(format!("session: {e}"));
+    session.insert(keys::USER_ID, user_id).map_err(err)?;
+    session.insert(keys::SID, sid).map_err(err)?;
+    session.insert(keys::AUTH_TIME, now).map_err(err)?;
+    session.insert(keys::AMR, amr).map_err(err)?;
+    session.insert(keys::IP, crate::util::client_ip(req)).map_err(err)?;
+    session.insert(keys::USER_AGENT, crate::util::user_agent(req)).map_err(err)?;
+    crate::csrf::rotate(session)?;
+    Ok(())
+}
+
+/// True when `user` may use the admin console.
+pub fn is_admin(user: &CurrentUser) -> bool {
+    user.user.roles.iter().any(|r| r == ROLE_ADMIN)
+}

@@ -1,0 +1,100 @@
+//! Sign-in. One message and one status for an unknown email and a wrong
+//! password, and the same time spent on both (see `users::authenticate`).
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::secret::Secret;
+use core_auth::{users, CoreError};
+use serde::Deserialize;
+
+use crate::context::AppContext;
+use crate::errors::PageError;
+use crate::identity::{self, MaybeUser};
+use crate::pages::Layout;
+use crate::util::{local_path, render, see_other};
+use crate::csrf;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: String,
+    signed_out: Option<String>,
+    login_hint: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: Secret,
+    next: String,
+    csrf_token: String,
+}
+
+pub async fn show(session: Session, user: MaybeUser, q: web::Query<LoginQuery>) -> Result<HttpResponse, PageError> {
+    let next = local_path(&q.next).unwrap_or_default();
+    if user.0.is_some() {
+        return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+    }
+    let page = LoginPage {
+        layout: Layout::anonymous("Sign in"),
+        csrf: csrf::token(&session)?,
+        email: q.login_hint.chars().take(254).collect(),
+        next,
+        error: None,
+        notice: q.signed_out.as_ref().map(|_| "You have signed out.".to_string()),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    let next = local_path(&form.next).unwrap_or_default();
+    let now = ctx.now();
+    let (email, password) = (form.email.clone(), form.password);
+    let result = ctx
+        .run(move |ctx| users::authenticate(&ctx.pool, &ctx.passwords, &email, &password, now))
+        .await;
+    let (status, message) = match result {
+        Ok(user) => {
+            identity::sign_in(&session, &req, &user.id, now, &["pwd"])?;
+            tracing::info!(user_id = %user.id, "signed in");
+            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+        }
+        Err(CoreError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "Incorrect email or password."),
+        Err(CoreError::AccountDisabled) => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled. Contact your administrator if you think this is a mistake.",
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(status = status.as_u16(), "sign-in refused");
+    let page = LoginPage {
+        layout: Layout::anonymous("Sign in"),
+        csrf: csrf::token(&session)?,
+        email: form.email.chars().take(254).collect(),
+        next,
+        error: Some(message.to_string()),
+        notice: None,
+    };
+    Ok(render(status, &page))
+}

@@ -1,0 +1,124 @@
+//! Registration. Every validation problem is shown at once, next to its
+//! field, with what the person typed (never the password).
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::error::ValidationErrors;
+use core_auth::secret::Secret;
+use core_auth::users::{self, NewUser};
+use core_auth::CoreError;
+use serde::Deserialize;
+
+use crate::context::AppContext;
+use crate::csrf;
+use crate::errors::PageError;
+use crate::identity::{self, MaybeUser};
+use crate::pages::Layout;
+use crate::util::{local_path, render, see_other};
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    name: String,
+    next: String,
+    errors: ValidationErrors,
+    min_length: usize,
+    max_length: usize,
+}
+
+impl RegisterPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterQuery {
+    next: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterForm {
+    email: String,
+    name: String,
+    password: Secret,
+    next: String,
+    csrf_token: String,
+}
+
+pub async fn show(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: MaybeUser,
+    q: web::Query<RegisterQuery>,
+) -> Result<HttpResponse, PageError> {
+    let next = local_path(&q.next).unwrap_or_default();
+    if user.0.is_some() {
+        return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+    }
+    let page = RegisterPage {
+        layout: Layout::anonymous("Create your account"),
+        csrf: csrf::token(&session)?,
+        email: String::new(),
+        name: String::new(),
+        next,
+        errors: ValidationErrors::default(),
+        min_length: ctx.config.password.min_length,
+        max_length: ctx.config.password.max_length,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    form: web::Form<RegisterForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    let next = local_path(&form.next).unwrap_or_default();
+    let now = ctx.now();
+    let input = NewUser {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        password: form.password,
+        roles: vec![],
+        email_verified: false,
+    };
+    let result = ctx
+        .run(move |ctx| users::create_user(&ctx.pool, &ctx.passwords, &input, now))
+        .await;
+    let (status, errors) = match result {
+        Ok(created) => {
+            identity::sign_in(&session, &req, &created.user.id, now, &["pwd"])?;
+            tracing::info!(user_id = %created.user.id, "account registered");
+            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+        }
+        Err(CoreError::Validation(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v),
+        Err(CoreError::EmailTaken) => {
+            let mut v = ValidationErrors::default();
+            v.add("email", "An account with this email already exists. Sign in instead?");
+            (StatusCode::CONFLICT, v)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let page = RegisterPage {
+        layout: Layout::anonymous("Create your account"),
+        csrf: csrf::token(&session)?,
+        email: form.email.chars().take(254).collect(),
+        name: form.name.chars().take(200).collect(),
+        next,
+        errors,
+        min_length: ctx.config.password.min_length,
+        max_length: ctx.config.password.max_length,
+    };
+    Ok(render(status, &page))
+}

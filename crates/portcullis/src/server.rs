@@ -1,0 +1,123 @@
+//! The HTTP server: middleware, body limits, error pages, every crate's
+//! routes, and the background jobs.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use core_auth::secret::random_bytes;
+use core_auth::{server_secrets, sessions, CoreResult};
+use oidc_endpoints::middleware::{request_log, security_headers};
+use oidc_endpoints::session_store::DbSessionStore;
+use oidc_endpoints::{AppContext, PageError};
+
+const COOKIE_KEY_NAME: &str = "session_cookie_key";
+
+/// The key that signs session cookies, shared by every node through the
+/// database.
+pub fn cookie_key(ctx: &AppContext) -> CoreResult<Key> {
+    let mut conn = ctx.pool.get()?;
+    let b64 = server_secrets::get_or_create(
+        &mut conn,
+        COOKIE_KEY_NAME,
+        || STANDARD.encode(random_bytes::<64>()),
+        ctx.now(),
+    )?;
+    let bytes = STANDARD
+        .decode(b64)
+        .map_err(|e| core_auth::CoreError::Crypto(format!("session cookie key: {e}")))?;
+    Key::try_from(bytes.as_slice())
+        .map_err(|e| core_auth::CoreError::Crypto(format!("session cookie key: {e}")))
+}
+
+/// The cookie name: `__Host-` prefixed when the issuer is https, which pins
+/// the cookie to this host, path `/`, secure.
+pub fn cookie_name(ctx: &AppContext) -> String {
+    if ctx.config.is_https() {
+        format!("__Host-{}", ctx.config.session.cookie_name)
+    } else {
+        ctx.config.session.cookie_name.clone()
+    }
+}
+
+/// Builds the server on `listener`; the caller awaits or spawns it.
+pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
+    let key = cookie_key(&ctx)?;
+    let name = cookie_name(&ctx);
+    let secure = ctx.config.is_https();
+    let limit = ctx.config.max_body_bytes;
+    let workers = match ctx.config.workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        n => n,
+    };
+    let data = web::Data::new(ctx);
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(DbSessionStore::new(data.get_ref().clone()), key.clone())
+            .cookie_name(name.clone())
+            .cookie_secure(secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Signed)
+            .session_lifecycle(BrowserSession::default())
+            .build();
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::FormConfig::default().limit(limit).error_handler(form_error))
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(web::JsonConfig::default().limit(limit))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                PageError::BadRequest(format!("The address has a malformed parameter ({e}).")).into()
+            }))
+            .configure(oidc_endpoints::configure)
+            .configure(admin_ui::configure)
+            .default_service(web::to(not_found))
+            .wrap(sessions)
+            .wrap(from_fn(security_headers))
+            .wrap(from_fn(request_log))
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .listen(listener)
+    .map_err(|e| core_auth::CoreError::Config(format!("bind: {e}")))?
+    .run();
+    Ok(server)
+}
+
+fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    match err {
+        E::Overflow { .. } => PageError::PayloadTooLarge.into(),
+        E::ContentType => {
+            PageError::BadRequest("Forms must be sent as application/x-www-form-urlencoded.".into()).into()
+        }
+        other => PageError::BadRequest(format!("The form could not be read ({other}).")).into(),
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, PageError> {
+    Err(PageError::NotFound)
+}
+
+/// Deletes expired sessions every few minutes, on the blocking pool.
+pub fn spawn_jobs(ctx: AppContext) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let (now, t) = (ctx.now(), ctx.session_timeouts());
+            match ctx.db(move |c| sessions::prune_expired(c, now, t)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired sessions pruned"),
+                Err(e) => tracing::warn!(error = %e, "session pruning failed"),
+            }
+        }
+    });
+}
