@@ -25,7 +25,8 @@ impl FromRequest for RequireAdmin {
             } else {
                 tracing::warn!(user_id = %user.id(), path = %path, "admin access denied");
                 Err(PageError::Forbidden(
-                    "This area is for administrators. Your account does not have the admin role.".into(),
+                    "This area is for administrators. Your account does not have the admin role."
+                        .into(),
                 ))
             }
         })

@@ -189,7 +189,9 @@ impl Config {
         let issuer = url::Url::parse(&self.issuer)
             .map_err(|e| CoreError::Config(format!("issuer: not a URL ({e})")))?;
         if !matches!(issuer.scheme(), "http" | "https") {
-            return Err(CoreError::Config("issuer: must be an http or https URL".into()));
+            return Err(CoreError::Config(
+                "issuer: must be an http or https URL".into(),
+            ));
         }
         if issuer.query().is_some() || issuer.fragment().is_some() {
             return Err(CoreError::Config(
@@ -206,10 +208,8 @@ impl Config {
             self.bind = format!("{host}:{port}");
         }
         if self.database_url.is_empty() {
-            self.database_url = format!(
-                "sqlite://{}",
-                self.data_dir.join("portcullis.db").display()
-            );
+            self.database_url =
+                format!("sqlite://{}", self.data_dir.join("portcullis.db").display());
         }
         if !(4..=31).contains(&self.password.bcrypt_cost) {
             return Err(CoreError::Config(
@@ -363,8 +363,11 @@ mod tests {
     fn env_overlay_sets_nested_and_top_level_keys() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("p.toml");
-        std::fs::write(&file, "issuer = \"http://localhost:9000\"\n[password]\nbcrypt_cost = 10\n")
-            .unwrap();
+        std::fs::write(
+            &file,
+            "issuer = \"http://localhost:9000\"\n[password]\nbcrypt_cost = 10\n",
+        )
+        .unwrap();
         let c = Config::load(
             Some(&file),
             env(&[
@@ -411,7 +414,8 @@ mod tests {
     /// example is in the struct, with a value of the right type.
     #[test]
     fn example_config_matches_the_struct() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/portcullis.example.toml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/portcullis.example.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         // The example must parse into the struct (unknown keys fail here).
         Config::from_toml_str(&text).unwrap();
@@ -421,8 +425,14 @@ mod tests {
         let mut extra = Vec::new();
         diff_keys("", &defaults, &example, &mut missing);
         diff_keys("", &example, &defaults, &mut extra);
-        assert!(missing.is_empty(), "keys missing from the example: {missing:?}");
-        assert!(extra.is_empty(), "keys in the example but not the struct: {extra:?}");
+        assert!(
+            missing.is_empty(),
+            "keys missing from the example: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "keys in the example but not the struct: {extra:?}"
+        );
     }
 
     fn diff_keys(prefix: &str, a: &toml::Table, b: &toml::Table, out: &mut Vec<String>) {

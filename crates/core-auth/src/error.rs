@@ -131,7 +131,9 @@ mod tests {
         assert_eq!(v.get("name"), None);
         let err = v.into_result().unwrap_err();
         assert_eq!(err.code(), "PC-VA01");
-        assert!(err.to_string().contains("email: Enter a valid email address."));
+        assert!(err
+            .to_string()
+            .contains("email: Enter a valid email address."));
     }
 
     #[test]

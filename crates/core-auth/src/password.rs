@@ -28,7 +28,9 @@ const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
 pub enum Verified {
     /// Right password; `rehash` when the stored hash is weaker than the
     /// configured cost or uses an older scheme.
-    Yes { rehash: bool },
+    Yes {
+        rehash: bool,
+    },
     No,
 }
 
@@ -176,16 +178,33 @@ mod tests {
     #[test]
     fn policy_rejects_short_long_common_and_email() {
         let p = pw(4);
-        assert!(p.policy_violation("short", "").unwrap().contains("at least 8"));
-        assert!(p.policy_violation(&"x".repeat(129), "").unwrap().contains("at most 128"));
-        assert!(p.policy_violation("password1", "").unwrap().contains("common"));
-        assert!(p.policy_violation("PassWord1", "").unwrap().contains("common"));
+        assert!(p
+            .policy_violation("short", "")
+            .unwrap()
+            .contains("at least 8"));
+        assert!(p
+            .policy_violation(&"x".repeat(129), "")
+            .unwrap()
+            .contains("at most 128"));
+        assert!(p
+            .policy_violation("password1", "")
+            .unwrap()
+            .contains("common"));
+        assert!(p
+            .policy_violation("PassWord1", "")
+            .unwrap()
+            .contains("common"));
         assert!(p
             .policy_violation("ada@example.com", "Ada@Example.com")
             .unwrap()
             .contains("email"));
-        assert!(p.policy_violation("lovelace", "lovelace@example.com").is_some());
-        assert_eq!(p.policy_violation("correct horse battery", "ada@example.com"), None);
+        assert!(p
+            .policy_violation("lovelace", "lovelace@example.com")
+            .is_some());
+        assert_eq!(
+            p.policy_violation("correct horse battery", "ada@example.com"),
+            None
+        );
         // 128 multi-byte characters are fine: characters, not bytes, count.
         assert_eq!(p.policy_violation(&"é".repeat(128), ""), None);
     }
@@ -201,7 +220,10 @@ mod tests {
         let p = pw(4);
         let h = p.hash("correct horse battery").unwrap();
         assert!(h.starts_with("bcrypt-sha256$$2b$04$"));
-        assert_eq!(p.verify("correct horse battery", &h), Verified::Yes { rehash: false });
+        assert_eq!(
+            p.verify("correct horse battery", &h),
+            Verified::Yes { rehash: false }
+        );
         assert_eq!(p.verify("correct horse batterz", &h), Verified::No);
         assert_eq!(p.verify("anything", "garbage"), Verified::No);
     }
@@ -211,15 +233,24 @@ mod tests {
         let p = pw(4);
         let base = "a".repeat(100);
         let h = p.hash(&format!("{base}1")).unwrap();
-        assert_eq!(p.verify(&format!("{base}1"), &h), Verified::Yes { rehash: false });
+        assert_eq!(
+            p.verify(&format!("{base}1"), &h),
+            Verified::Yes { rehash: false }
+        );
         assert_eq!(p.verify(&format!("{base}2"), &h), Verified::No);
     }
 
     #[test]
     fn weaker_cost_and_legacy_hashes_ask_for_rehash() {
         let old = pw(4).hash("correct horse battery").unwrap();
-        assert_eq!(pw(5).verify("correct horse battery", &old), Verified::Yes { rehash: true });
+        assert_eq!(
+            pw(5).verify("correct horse battery", &old),
+            Verified::Yes { rehash: true }
+        );
         let legacy = bcrypt::hash("correct horse battery", 4).unwrap();
-        assert_eq!(pw(4).verify("correct horse battery", &legacy), Verified::Yes { rehash: true });
+        assert_eq!(
+            pw(4).verify("correct horse battery", &legacy),
+            Verified::Yes { rehash: true }
+        );
     }
 }

@@ -11,7 +11,12 @@ use crate::error::CoreResult;
 
 /// The secret called `name`, created with `make` when there is none yet.
 /// Two nodes racing here end with the same value.
-pub fn get_or_create(conn: &mut DbConn, name: &str, make: impl FnOnce() -> String, now: UnixTime) -> CoreResult<String> {
+pub fn get_or_create(
+    conn: &mut DbConn,
+    name: &str,
+    make: impl FnOnce() -> String,
+    now: UnixTime,
+) -> CoreResult<String> {
     let existing: Option<String> = server_secrets::table
         .find(name)
         .select(server_secrets::value)

@@ -78,7 +78,9 @@ struct Derived {
 }
 
 fn json_str(state: &State, key: &str) -> Option<String> {
-    state.get(key).and_then(|v| serde_json::from_str::<String>(v).ok())
+    state
+        .get(key)
+        .and_then(|v| serde_json::from_str::<String>(v).ok())
 }
 
 fn derive(state: &State) -> Derived {

@@ -75,7 +75,9 @@ pub fn normalize_email(input: &str) -> Result<(String, String), String> {
         .is_some_and(|(_, d)| d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
     if email.len() > MAX_EMAIL_LEN
         || !domain_ok
-        || email.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        || email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         || !email_address::EmailAddress::is_valid(email)
     {
         return Err("Enter a valid email address, like name@example.com.".into());
@@ -103,7 +105,9 @@ pub fn validate_new_user(pw: &Passwords, input: &NewUser) -> CoreResult<(String,
     let email = normalize_email(&input.email)
         .map_err(|m| errors.add("email", m))
         .ok();
-    let name = normalize_name(&input.name).map_err(|m| errors.add("name", m)).ok();
+    let name = normalize_name(&input.name)
+        .map_err(|m| errors.add("name", m))
+        .ok();
     if let Some(m) = pw.policy_violation(input.password.expose(), &input.email) {
         errors.add("password", m);
     }
@@ -116,11 +120,25 @@ pub fn validate_new_user(pw: &Passwords, input: &NewUser) -> CoreResult<(String,
 
 /// Creates an account. Validation and hashing happen before any connection
 /// is taken (bcrypt is slow); a taken email answers [`CoreError::EmailTaken`].
-pub fn create_user(pool: &DbPool, pw: &Passwords, input: &NewUser, now: UnixTime) -> CoreResult<UserWithRoles> {
+pub fn create_user(
+    pool: &DbPool,
+    pw: &Passwords,
+    input: &NewUser,
+    now: UnixTime,
+) -> CoreResult<UserWithRoles> {
     let (email, email_key, name) = validate_new_user(pw, input)?;
     let hash = pw.hash(input.password.expose())?;
     let mut conn = pool.get()?;
-    insert_user(&mut conn, &email, &email_key, &name, Some(&hash), input.email_verified, &input.roles, now)
+    insert_user(
+        &mut conn,
+        &email,
+        &email_key,
+        &name,
+        Some(&hash),
+        input.email_verified,
+        &input.roles,
+        now,
+    )
 }
 
 /// Inserts a validated account with its roles (`user` always included).
@@ -240,7 +258,13 @@ pub fn has_role(conn: &mut DbConn, user_id: &str, role: &str) -> CoreResult<bool
 ///
 /// Takes the pool rather than a connection so that no connection is held
 /// during the bcrypt verification.
-pub fn authenticate(pool: &DbPool, pw: &Passwords, email: &str, password: &Secret, now: UnixTime) -> CoreResult<User> {
+pub fn authenticate(
+    pool: &DbPool,
+    pw: &Passwords,
+    email: &str,
+    password: &Secret,
+    now: UnixTime,
+) -> CoreResult<User> {
     let user = {
         let mut conn = pool.get()?;
         find_by_email(&mut conn, email)?
@@ -261,7 +285,10 @@ pub fn authenticate(pool: &DbPool, pw: &Passwords, email: &str, password: &Secre
                 let new_hash = pw.hash(password.expose())?;
                 let mut conn = pool.get()?;
                 diesel::update(users::table.find(&user.id))
-                    .set((users::password_hash.eq(&new_hash), users::updated_at.eq(now)))
+                    .set((
+                        users::password_hash.eq(&new_hash),
+                        users::updated_at.eq(now),
+                    ))
                     .execute(&mut conn)?;
                 tracing::info!(user_id = %user.id, "password hash upgraded to the configured cost");
             }
@@ -273,7 +300,11 @@ pub fn authenticate(pool: &DbPool, pw: &Passwords, email: &str, password: &Secre
 /// Users ordered by email, `limit` at most, after the email key `after`
 /// (keyset pagination).
 pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> CoreResult<Vec<UserWithRoles>> {
-    let mut q = users::table.select(User::as_select()).order(users::email_key.asc()).limit(limit).into_boxed();
+    let mut q = users::table
+        .select(User::as_select())
+        .order(users::email_key.asc())
+        .limit(limit)
+        .into_boxed();
     if let Some(a) = after {
         q = q.filter(users::email_key.gt(a.to_string()));
     }
@@ -287,13 +318,22 @@ pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> CoreResult<Ve
     Ok(list
         .into_iter()
         .map(|u| {
-            let roles = pairs.iter().filter(|(id, _)| *id == u.id).map(|(_, r)| r.clone()).collect();
+            let roles = pairs
+                .iter()
+                .filter(|(id, _)| *id == u.id)
+                .map(|(_, r)| r.clone())
+                .collect();
             UserWithRoles { user: u, roles }
         })
         .collect())
 }
 
-pub fn set_disabled(conn: &mut DbConn, user_id: &str, disabled: bool, now: UnixTime) -> CoreResult<()> {
+pub fn set_disabled(
+    conn: &mut DbConn,
+    user_id: &str,
+    disabled: bool,
+    now: UnixTime,
+) -> CoreResult<()> {
     let n = diesel::update(users::table.find(user_id))
         .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
         .execute(conn)?;

@@ -27,7 +27,11 @@ pub fn rotate(session: &Session) -> Result<String, PageError> {
 /// Refuses with 403 unless `submitted` is this session's token.
 pub fn verify(session: &Session, submitted: &str) -> Result<(), PageError> {
     match session.get::<String>(keys::CSRF) {
-        Ok(Some(expected)) if !submitted.is_empty() && ct_eq(expected.as_bytes(), submitted.as_bytes()) => Ok(()),
+        Ok(Some(expected))
+            if !submitted.is_empty() && ct_eq(expected.as_bytes(), submitted.as_bytes()) =>
+        {
+            Ok(())
+        }
         _ => Err(PageError::Csrf),
     }
 }

@@ -22,7 +22,11 @@ async fn readyz(ctx: web::Data<AppContext>) -> HttpResponse {
     let (mut resp, status, database) = if ok {
         (HttpResponse::Ok(), "ready", "ok")
     } else {
-        (HttpResponse::ServiceUnavailable(), "unavailable", "unreachable")
+        (
+            HttpResponse::ServiceUnavailable(),
+            "unavailable",
+            "unreachable",
+        )
     };
     resp.insert_header(("Cache-Control", "no-store"))
         .json(json!({"status": status, "database": database}))

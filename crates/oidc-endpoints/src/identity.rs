@@ -52,8 +52,16 @@ async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, PageError> {
     match found {
         Some(user) => Ok(Some(CurrentUser {
             user,
-            sid: session.get::<String>(keys::SID).ok().flatten().unwrap_or_default(),
-            auth_time: session.get::<i64>(keys::AUTH_TIME).ok().flatten().unwrap_or_default(),
+            sid: session
+                .get::<String>(keys::SID)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            auth_time: session
+                .get::<i64>(keys::AUTH_TIME)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
         })),
         None => {
             // Deleted or disabled since sign-in: the session is over.
@@ -65,7 +73,9 @@ async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, PageError> {
 
 fn here(req: &HttpRequest) -> String {
     let uri = req.uri();
-    uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+    uri.path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
 }
 
 impl FromRequest for MaybeUser {
@@ -110,8 +120,12 @@ pub fn sign_in(
     session.insert(keys::SID, sid).map_err(err)?;
     session.insert(keys::AUTH_TIME, now).map_err(err)?;
     session.insert(keys::AMR, amr).map_err(err)?;
-    session.insert(keys::IP, crate::util::client_ip(req)).map_err(err)?;
-    session.insert(keys::USER_AGENT, crate::util::user_agent(req)).map_err(err)?;
+    session
+        .insert(keys::IP, crate::util::client_ip(req))
+        .map_err(err)?;
+    session
+        .insert(keys::USER_AGENT, crate::util::user_agent(req))
+        .map_err(err)?;
     crate::csrf::rotate(session)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod csrf;
 pub mod errors;
+pub mod form;
 pub mod health;
 pub mod identity;
 pub mod middleware;

@@ -25,7 +25,10 @@ fn key_of(s: String) -> Result<SessionKey, anyhow::Error> {
 }
 
 impl SessionStore for DbSessionStore {
-    async fn load(&self, session_key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+    async fn load(
+        &self,
+        session_key: &SessionKey,
+    ) -> Result<Option<HashMap<String, String>>, LoadError> {
         let key = session_key.as_ref().to_string();
         let (now, t) = (self.ctx.now(), self.ctx.session_timeouts());
         self.ctx
@@ -34,7 +37,11 @@ impl SessionStore for DbSessionStore {
             .map_err(|e| LoadError::Other(e.into()))
     }
 
-    async fn save(&self, state: HashMap<String, String>, _ttl: &Duration) -> Result<SessionKey, SaveError> {
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        _ttl: &Duration,
+    ) -> Result<SessionKey, SaveError> {
         let now = self.ctx.now();
         let key = self
             .ctx
@@ -61,7 +68,11 @@ impl SessionStore for DbSessionStore {
         Ok(session_key)
     }
 
-    async fn update_ttl(&self, _session_key: &SessionKey, _ttl: &Duration) -> Result<(), anyhow::Error> {
+    async fn update_ttl(
+        &self,
+        _session_key: &SessionKey,
+        _ttl: &Duration,
+    ) -> Result<(), anyhow::Error> {
         // Expiry is ours (idle and absolute timeouts in `sessions::load`).
         Ok(())
     }

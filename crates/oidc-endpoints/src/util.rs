@@ -63,7 +63,9 @@ pub fn urlencode(s: &str) -> String {
 /// The client's address. The peer address, until a trusted proxy is
 /// configured: forwarded headers are never believed by default.
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 pub fn user_agent(req: &HttpRequest) -> String {
@@ -83,7 +85,10 @@ mod tests {
     #[test]
     fn only_local_paths_are_accepted_as_next() {
         assert_eq!(local_path("/account").as_deref(), Some("/account"));
-        assert_eq!(local_path("/authorize?client_id=a&x=1").as_deref(), Some("/authorize?client_id=a&x=1"));
+        assert_eq!(
+            local_path("/authorize?client_id=a&x=1").as_deref(),
+            Some("/authorize?client_id=a&x=1")
+        );
         for bad in [
             "https://evil.example/",
             "//evil.example/",

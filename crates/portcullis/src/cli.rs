@@ -18,7 +18,11 @@ use core_auth::{Clock, Config, CoreError, SystemClock};
 use crate::{bootstrap, logging, server};
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "An OAuth2 / OpenID Connect identity provider in one binary")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "An OAuth2 / OpenID Connect identity provider in one binary"
+)]
 pub struct Cli {
     /// Configuration file (default: ./portcullis.toml when present).
     #[arg(long, global = true, env = "PORTCULLIS_CONFIG", value_name = "FILE")]
@@ -85,7 +89,12 @@ pub struct UserError(pub String);
 impl From<CoreError> for UserError {
     fn from(e: CoreError) -> Self {
         UserError(match e {
-            CoreError::Validation(v) => v.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("\n"),
+            CoreError::Validation(v) => {
+                v.0.iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
             CoreError::EmailTaken => "an account with this email already exists".into(),
             other => other.to_string(),
         })
@@ -185,9 +194,15 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
                 }
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&all).map_err(|e| UserError(e.to_string()))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&all).map_err(|e| UserError(e.to_string()))?
+                );
             } else {
-                println!("{:<36}  {:<32}  {:<24}  {:<12}  STATUS", "ID", "EMAIL", "NAME", "ROLES");
+                println!(
+                    "{:<36}  {:<32}  {:<24}  {:<12}  STATUS",
+                    "ID", "EMAIL", "NAME", "ROLES"
+                );
                 for u in &all {
                     println!(
                         "{:<36}  {:<32}  {:<24}  {:<12}  {}",
@@ -195,7 +210,11 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
                         u.user.email,
                         u.user.name,
                         u.roles.join(","),
-                        if u.user.disabled { "disabled" } else { "active" }
+                        if u.user.disabled {
+                            "disabled"
+                        } else {
+                            "active"
+                        }
                     );
                 }
             }
@@ -215,12 +234,15 @@ fn serve(cfg: Config) -> Result<(), UserError> {
         &ctx.pool,
         &ctx.passwords,
         std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL").ok(),
-        std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD").ok().map(Secret::new),
+        std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD")
+            .ok()
+            .map(Secret::new),
         now,
     )? {
         tracing::info!(user_id = %id, "bootstrap administrator created");
     }
-    let listener = std::net::TcpListener::bind(&bind).map_err(|e| UserError(format!("cannot listen on {bind}: {e}")))?;
+    let listener = std::net::TcpListener::bind(&bind)
+        .map_err(|e| UserError(format!("cannot listen on {bind}: {e}")))?;
     actix_web::rt::System::new().block_on(async move {
         let server = server::start(ctx.clone(), listener)?;
         server::spawn_jobs(ctx);

@@ -54,27 +54,35 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
     let secure = ctx.config.is_https();
     let limit = ctx.config.max_body_bytes;
     let workers = match ctx.config.workers {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
         n => n,
     };
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
-        let sessions = SessionMiddleware::builder(DbSessionStore::new(data.get_ref().clone()), key.clone())
-            .cookie_name(name.clone())
-            .cookie_secure(secure)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .cookie_path("/".into())
-            .cookie_content_security(CookieContentSecurity::Signed)
-            .session_lifecycle(BrowserSession::default())
-            .build();
+        let sessions =
+            SessionMiddleware::builder(DbSessionStore::new(data.get_ref().clone()), key.clone())
+                .cookie_name(name.clone())
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".into())
+                .cookie_content_security(CookieContentSecurity::Signed)
+                .session_lifecycle(BrowserSession::default())
+                .build();
         App::new()
             .app_data(data.clone())
-            .app_data(web::FormConfig::default().limit(limit).error_handler(form_error))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(limit)
+                    .error_handler(form_error),
+            )
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::JsonConfig::default().limit(limit))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                PageError::BadRequest(format!("The address has a malformed parameter ({e}).")).into()
+                PageError::BadRequest(format!("The address has a malformed parameter ({e})."))
+                    .into()
             }))
             .configure(oidc_endpoints::configure)
             .configure(admin_ui::configure)
@@ -96,7 +104,8 @@ fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> act
     match err {
         E::Overflow { .. } => PageError::PayloadTooLarge.into(),
         E::ContentType => {
-            PageError::BadRequest("Forms must be sent as application/x-www-form-urlencoded.".into()).into()
+            PageError::BadRequest("Forms must be sent as application/x-www-form-urlencoded.".into())
+                .into()
         }
         other => PageError::BadRequest(format!("The form could not be read ({other}).")).into(),
     }

@@ -133,10 +133,20 @@ impl r2d2::ManageConnection for ConnManager {
 /// configured timeout.
 pub fn connect_pool(cfg: &Config) -> CoreResult<DbPool> {
     let url = DbUrl::parse(&cfg.database_url)?;
-    pool_for(url, cfg.database.pool_size, cfg.database.connect_timeout_secs, cfg.database.busy_timeout_ms)
+    pool_for(
+        url,
+        cfg.database.pool_size,
+        cfg.database.connect_timeout_secs,
+        cfg.database.busy_timeout_ms,
+    )
 }
 
-pub fn pool_for(url: DbUrl, size: u32, timeout_secs: u64, busy_timeout_ms: u64) -> CoreResult<DbPool> {
+pub fn pool_for(
+    url: DbUrl,
+    size: u32,
+    timeout_secs: u64,
+    busy_timeout_ms: u64,
+) -> CoreResult<DbPool> {
     if let DbUrl::Sqlite(path) = &url {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -149,7 +159,9 @@ pub fn pool_for(url: DbUrl, size: u32, timeout_secs: u64, busy_timeout_ms: u64) 
     }
     let manager = ConnManager::new(url, busy_timeout_ms);
     // Fail fast with the real error rather than r2d2's timeout message.
-    let probe = manager.establish().map_err(|e| CoreError::Unavailable(e.to_string()))?;
+    let probe = manager
+        .establish()
+        .map_err(|e| CoreError::Unavailable(e.to_string()))?;
     drop(probe);
     r2d2::Pool::builder()
         .max_size(size)
@@ -179,7 +191,9 @@ where
 {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Postgresql(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+        DbConn::Postgresql(_) => {
+            <DbConn as Connection>::TransactionManager::begin_transaction(conn)?
+        }
     }
     match f(conn) {
         Ok(value) => {
@@ -214,8 +228,14 @@ mod tests {
             DbUrl::Sqlite("/var/lib/p.db".into())
         );
         assert_eq!(DbUrl::parse("p.db").unwrap(), DbUrl::Sqlite("p.db".into()));
-        assert_eq!(DbUrl::parse("postgres://u@h/db").unwrap().backend(), "postgres");
-        assert_eq!(DbUrl::parse("postgresql://u@h/db").unwrap().backend(), "postgres");
+        assert_eq!(
+            DbUrl::parse("postgres://u@h/db").unwrap().backend(),
+            "postgres"
+        );
+        assert_eq!(
+            DbUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            "postgres"
+        );
         let e = DbUrl::parse("mysql://root@localhost/x").unwrap_err();
         assert!(e.to_string().contains("unsupported scheme `mysql`"), "{e}");
         assert!(DbUrl::parse("sqlite::memory:").is_err());
@@ -237,10 +257,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool_for(DbUrl::Sqlite(dir.path().join("a/b.db")), 2, 5, 1000).unwrap();
         let mut c = pool.get().unwrap();
-        let DbConn::Sqlite(inner) = &mut *c else { panic!("sqlite expected") };
-        let m: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(inner).unwrap();
+        let DbConn::Sqlite(inner) = &mut *c else {
+            panic!("sqlite expected")
+        };
+        let m: Mode = diesel::sql_query("PRAGMA journal_mode")
+            .get_result(inner)
+            .unwrap();
         assert_eq!(m.journal_mode, "wal");
-        let f: Fk = diesel::sql_query("PRAGMA foreign_keys").get_result(inner).unwrap();
+        let f: Fk = diesel::sql_query("PRAGMA foreign_keys")
+            .get_result(inner)
+            .unwrap();
         assert_eq!(f.foreign_keys, 1);
         assert!(ping(&mut c));
     }

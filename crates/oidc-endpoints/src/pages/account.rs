@@ -2,13 +2,14 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use askama::Template;
 use core_auth::sessions::keys;
 use serde::Deserialize;
 
 use crate::csrf;
 use crate::errors::PageError;
+use crate::form::Form;
 use crate::identity::CurrentUser;
 use crate::pages::{human_date, Layout};
 use crate::util::{render, see_other};
@@ -47,7 +48,7 @@ pub struct LogoutForm {
 }
 
 /// Ends the server-side session: the old cookie no longer works.
-pub async fn logout(session: Session, form: web::Form<LogoutForm>) -> Result<HttpResponse, PageError> {
+pub async fn logout(session: Session, form: Form<LogoutForm>) -> Result<HttpResponse, PageError> {
     if !matches!(session.get::<String>(keys::USER_ID), Ok(Some(_))) {
         // Nobody to sign out (the session already ended): nothing changes.
         return Ok(see_other("/login"));

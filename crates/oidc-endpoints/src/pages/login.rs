@@ -10,11 +10,12 @@ use core_auth::{users, CoreError};
 use serde::Deserialize;
 
 use crate::context::AppContext;
+use crate::csrf;
 use crate::errors::PageError;
+use crate::form::Form;
 use crate::identity::{self, MaybeUser};
 use crate::pages::Layout;
 use crate::util::{local_path, render, see_other};
-use crate::csrf;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -44,7 +45,11 @@ pub struct LoginForm {
     csrf_token: String,
 }
 
-pub async fn show(session: Session, user: MaybeUser, q: web::Query<LoginQuery>) -> Result<HttpResponse, PageError> {
+pub async fn show(
+    session: Session,
+    user: MaybeUser,
+    q: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageError> {
     let next = local_path(&q.next).unwrap_or_default();
     if user.0.is_some() {
         return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
@@ -55,7 +60,10 @@ pub async fn show(session: Session, user: MaybeUser, q: web::Query<LoginQuery>) 
         email: q.login_hint.chars().take(254).collect(),
         next,
         error: None,
-        notice: q.signed_out.as_ref().map(|_| "You have signed out.".to_string()),
+        notice: q
+            .signed_out
+            .as_ref()
+            .map(|_| "You have signed out.".to_string()),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -64,7 +72,7 @@ pub async fn submit(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    form: web::Form<LoginForm>,
+    form: Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
@@ -80,7 +88,9 @@ pub async fn submit(
             tracing::info!(user_id = %user.id, "signed in");
             return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
         }
-        Err(CoreError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "Incorrect email or password."),
+        Err(CoreError::InvalidCredentials) => {
+            (StatusCode::UNAUTHORIZED, "Incorrect email or password.")
+        }
         Err(CoreError::AccountDisabled) => (
             StatusCode::FORBIDDEN,
             "This account is disabled. Contact your administrator if you think this is a mistake.",

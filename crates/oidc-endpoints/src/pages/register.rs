@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::context::AppContext;
 use crate::csrf;
 use crate::errors::PageError;
+use crate::form::Form;
 use crate::identity::{self, MaybeUser};
 use crate::pages::Layout;
 use crate::util::{local_path, render, see_other};
@@ -80,7 +81,7 @@ pub async fn submit(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    form: web::Form<RegisterForm>,
+    form: Form<RegisterForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
@@ -105,7 +106,10 @@ pub async fn submit(
         Err(CoreError::Validation(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v),
         Err(CoreError::EmailTaken) => {
             let mut v = ValidationErrors::default();
-            v.add("email", "An account with this email already exists. Sign in instead?");
+            v.add(
+                "email",
+                "An account with this email already exists. Sign in instead?",
+            );
             (StatusCode::CONFLICT, v)
         }
         Err(e) => return Err(e.into()),

@@ -1,0 +1,13 @@
+//! Integration tests: a real server per test, over HTTP. One binary (one
+//! link step); each module is one area. Every test runs on the backend
+//! `PORTCULLIS_TEST_DATABASE_URL` selects (SQLite when unset).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;
+mod bad_input;
+mod browser;
+mod cli;
+mod migrations;
+mod sessions;
+mod util;

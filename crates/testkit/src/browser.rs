@@ -1,0 +1,105 @@
+//! Headless Chromium through chromedriver and fantoccini.
+//!
+//! When chromedriver is not installed the browser tests skip with a loud
+//! message, so `cargo test` works on a machine with only the Rust
+//! toolchain; CI sets `PORTCULLIS_TEST_REQUIRE_BROWSER=1`, which turns a
+//! missing browser into a failure.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn chromedriver() -> Option<String> {
+    if let Ok(p) = std::env::var("CHROMEDRIVER") {
+        return Some(p);
+    }
+    [
+        "/usr/bin/chromedriver",
+        "/usr/lib/chromium/chromedriver",
+        "/usr/local/bin/chromedriver",
+    ]
+    .iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .map(|p| p.to_string())
+}
+
+impl Browser {
+    /// A fresh headless browser, or `None` (with a message) when none is
+    /// installed and none is required.
+    pub async fn start() -> Option<Browser> {
+        let Some(driver_bin) = chromedriver() else {
+            if std::env::var("PORTCULLIS_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("PORTCULLIS_TEST_REQUIRE_BROWSER=1 but chromedriver is not installed");
+            }
+            eprintln!("SKIPPED: browser test needs chromium and chromedriver (apt install chromium chromium-driver)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_err = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Some(Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    })
+                }
+                Err(e) => {
+                    last_err = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        panic!("could not start headless chromium: {last_err}");
+    }
+
+    /// Closes the browser session and stops chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

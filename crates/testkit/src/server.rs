@@ -1,0 +1,176 @@
+//! A real Portcullis server per test, on 127.0.0.1 with a free port.
+
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use core_auth::secret::Secret;
+use core_auth::users::{self, NewUser, UserWithRoles};
+use core_auth::{Config, ManualClock};
+use oidc_endpoints::AppContext;
+use portcullis::{bootstrap, server};
+
+use crate::db::TestDb;
+use crate::html;
+
+pub struct TestServer {
+    /// Base URL, also the issuer: `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub ctx: AppContext,
+    pub clock: ManualClock,
+    pub db: TestDb,
+    handle: ServerHandle,
+    _data: tempfile::TempDir,
+}
+
+/// The configuration tests start from: fast bcrypt, one worker.
+pub fn test_config(db: &TestDb, data_dir: &std::path::Path, port: u16) -> Config {
+    let mut cfg = Config {
+        issuer: format!("http://127.0.0.1:{port}"),
+        bind: format!("127.0.0.1:{port}"),
+        data_dir: data_dir.to_path_buf(),
+        database_url: db.url().to_string(),
+        ..Config::default()
+    };
+    cfg.password.bcrypt_cost = 4;
+    cfg.workers = 2;
+    cfg.database.pool_size = 4;
+    cfg
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with the test configuration changed by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        crate::init_logging();
+        let db = TestDb::new();
+        let data = tempfile::tempdir().expect("tempdir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut cfg = test_config(&db, data.path(), port);
+        tweak(&mut cfg);
+        let cfg = cfg.validated().expect("valid test config");
+        let clock = ManualClock::starting_now();
+        let ctx = tokio::task::spawn_blocking({
+            let clock = clock.clone();
+            move || bootstrap::context(cfg, Arc::new(clock))
+        })
+        .await
+        .expect("join")
+        .expect("context");
+        let srv = server::start(ctx.clone(), listener).expect("server");
+        let handle = srv.handle();
+        tokio::spawn(srv);
+        TestServer {
+            url: format!("http://127.0.0.1:{port}"),
+            ctx,
+            clock,
+            db,
+            handle,
+            _data: data,
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// A browser-like client: cookie store on, redirects off.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// Creates an account directly (no HTTP).
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        roles: &[&str],
+    ) -> UserWithRoles {
+        let ctx = self.ctx.clone();
+        let input = NewUser {
+            email: email.into(),
+            name: name.into(),
+            password: Secret::new(password),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            email_verified: true,
+        };
+        let now = ctx.now();
+        tokio::task::spawn_blocking(move || {
+            users::create_user(&ctx.pool, &ctx.passwords, &input, now)
+        })
+        .await
+        .expect("join")
+        .expect("create user")
+    }
+
+    /// GET `path` and return (status, body).
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
+        let r = client.get(self.at(path)).send().await.expect("GET");
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// GET a page with a form, then POST `fields` plus its CSRF token.
+    pub async fn submit(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (_, body) = self.get(client, page).await;
+        let token = html::csrf(&body);
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        client
+            .post(self.at(action))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Signs `client` in through the real sign-in page; panics on failure.
+    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) {
+        let r = self
+            .submit(
+                client,
+                "/login",
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            r.status().as_u16(),
+            303,
+            "sign-in of {email} failed: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Runs `f` with a database connection.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut core_auth::DbConn) -> T + Send + 'static,
+    ) -> T {
+        let pool = self.ctx.pool.clone();
+        tokio::task::spawn_blocking(move || f(&mut pool.get().expect("conn")))
+            .await
+            .expect("join")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Sends the stop command now; completion is not awaited.
+        drop(self.handle.stop(false));
+    }
+}
