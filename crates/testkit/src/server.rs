@@ -19,6 +19,7 @@ pub struct TestServer {
     pub clock: ManualClock,
     pub db: TestDb,
     handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
     _data: tempfile::TempDir,
 }
 
@@ -60,15 +61,27 @@ impl TestServer {
         .await
         .expect("join")
         .expect("context");
-        let srv = server::start(ctx.clone(), listener).expect("server");
-        let handle = srv.handle();
-        tokio::spawn(srv);
+        // The server runs on its own thread with its own actix system, so
+        // that dropping the TestServer can stop it and wait for its workers:
+        // no thread may still hold database connections when the test
+        // process exits (libpq and OpenSSL tear down at exit).
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server_ctx = ctx.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let srv = server::start(server_ctx, listener).expect("server");
+                let _ = tx.send(srv.handle());
+                let _ = srv.await;
+            })
+        });
+        let handle = rx.recv().expect("server handle");
         TestServer {
             url: format!("http://127.0.0.1:{port}"),
             ctx,
             clock,
             db,
             handle,
+            thread: Some(thread),
             _data: data,
         }
     }
@@ -170,7 +183,11 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        // Sends the stop command now; completion is not awaited.
+        // The stop command is sent at once; the server thread finishes its
+        // workers and exits.
         drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
