@@ -49,6 +49,75 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub password: PasswordConfig,
     pub session: SessionConfig,
+    pub tokens: TokensConfig,
+    pub keys: KeysConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    /// Access token lifetime (a client may set its own), in seconds.
+    pub access_token_lifetime_secs: i64,
+    /// ID token lifetime, in seconds.
+    pub id_token_lifetime_secs: i64,
+    /// Authorization code lifetime, in seconds (at most 600).
+    pub authorization_code_lifetime_secs: i64,
+    /// A refresh token unused this long expires, in seconds.
+    pub refresh_token_idle_secs: i64,
+    /// A refresh token family ends this long after the sign-in that began it.
+    pub refresh_token_absolute_secs: i64,
+    /// Longest accepted lifetime of a `private_key_jwt` client assertion.
+    pub client_assertion_max_lifetime_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// RSA modulus size of new signing keys (2048, 3072 or 4096).
+    pub rsa_bits: u32,
+    /// An active key is replaced after this long, in seconds.
+    pub rotation_period_secs: i64,
+    /// A new key is published in the JWKS at least this long before it signs.
+    pub prepublish_secs: i64,
+    /// How often each node re-reads the key set from the database.
+    pub refresh_interval_secs: i64,
+    /// `Cache-Control: max-age` of the JWKS, in seconds (keep it below prepublish_secs).
+    pub jwks_max_age_secs: i64,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime_secs: 600,
+            id_token_lifetime_secs: 3600,
+            authorization_code_lifetime_secs: 60,
+            refresh_token_idle_secs: 14 * 24 * 3600,
+            refresh_token_absolute_secs: 90 * 24 * 3600,
+            client_assertion_max_lifetime_secs: 600,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            rsa_bits: 2048,
+            rotation_period_secs: 30 * 24 * 3600,
+            prepublish_secs: 24 * 3600,
+            refresh_interval_secs: 60,
+            jwks_max_age_secs: 300,
+        }
+    }
+}
+
+impl TokensConfig {
+    /// How long anything signed today may still need verifying: a retired
+    /// key stays published this long.
+    pub fn longest_lifetime(&self) -> i64 {
+        self.access_token_lifetime_secs
+            .max(self.id_token_lifetime_secs)
+            .max(self.refresh_token_absolute_secs)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -107,6 +176,8 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
+            tokens: TokensConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -245,6 +316,37 @@ impl Config {
         if self.database.pool_size == 0 {
             return Err(CoreError::Config(
                 "database.pool_size: must be at least 1".into(),
+            ));
+        }
+        let t = &self.tokens;
+        if t.access_token_lifetime_secs <= 0
+            || t.id_token_lifetime_secs <= 0
+            || t.refresh_token_idle_secs <= 0
+            || t.refresh_token_absolute_secs < t.refresh_token_idle_secs
+            || t.client_assertion_max_lifetime_secs <= 0
+        {
+            return Err(CoreError::Config(
+                "tokens: lifetimes must be positive and refresh_token_absolute_secs at least refresh_token_idle_secs".into(),
+            ));
+        }
+        if !(1..=600).contains(&t.authorization_code_lifetime_secs) {
+            return Err(CoreError::Config(
+                "tokens.authorization_code_lifetime_secs: must be between 1 and 600".into(),
+            ));
+        }
+        let k = &self.keys;
+        if ![2048, 3072, 4096].contains(&k.rsa_bits) {
+            return Err(CoreError::Config(
+                "keys.rsa_bits: must be 2048, 3072 or 4096".into(),
+            ));
+        }
+        if k.rotation_period_secs <= 0
+            || k.prepublish_secs < 0
+            || k.refresh_interval_secs <= 0
+            || k.jwks_max_age_secs < 0
+        {
+            return Err(CoreError::Config(
+                "keys: rotation_period_secs and refresh_interval_secs must be positive, prepublish_secs and jwks_max_age_secs not negative".into(),
             ));
         }
         if self.max_body_bytes < 1024 {

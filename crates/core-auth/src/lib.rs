@@ -5,10 +5,13 @@
 //! domain results. The web crates call them inside `web::block`.
 
 pub mod admin_stats;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod keys;
+pub mod oidc;
 pub mod password;
 pub mod secret;
 pub mod server_secrets;

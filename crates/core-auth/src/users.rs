@@ -29,6 +29,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    #[serde(skip)]
+    pub profile: String,
 }
 
 #[derive(Insertable)]

@@ -12,6 +12,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        profile -> Text,
     }
 }
 
@@ -57,4 +58,134 @@ diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(user_roles -> roles (role));
 diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, roles, user_roles, sessions, server_secrets);
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        auth_method -> Text,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        scopes -> Text,
+        skip_consent -> Bool,
+        always_issue_refresh -> Bool,
+        jwks_uri -> Nullable<Text>,
+        jwks -> Nullable<Text>,
+        access_token_lifetime_secs -> Nullable<BigInt>,
+        refresh_token_idle_secs -> Nullable<BigInt>,
+        refresh_token_absolute_secs -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        state -> Text,
+        public_jwk -> Text,
+        private_key -> Text,
+        created_at -> BigInt,
+        activated_at -> Nullable<BigInt>,
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scopes -> Text,
+        granted_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        claims -> Nullable<Text>,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        sid -> Text,
+        family_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (jti_hash) {
+        jti_hash -> Text,
+        family_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        scope -> Text,
+        claims -> Nullable<Text>,
+        sid -> Nullable<Text>,
+        offline -> Bool,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        family_expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    access_tokens (jti) {
+        jti -> Text,
+        client_id -> Text,
+        user_id -> Nullable<Text>,
+        grant_id -> Nullable<Text>,
+        sid -> Nullable<Text>,
+        scope -> Text,
+        claims -> Nullable<Text>,
+        acr -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    client_assertions (jti_hash) {
+        jti_hash -> Text,
+        client_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(consents -> users (user_id));
+diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(access_tokens -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    roles,
+    user_roles,
+    sessions,
+    server_secrets,
+    clients,
+    consents,
+    access_tokens,
+    refresh_tokens,
+    authorization_codes,
+    signing_keys,
+    client_assertions
+);

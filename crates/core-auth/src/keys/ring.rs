@@ -1,0 +1,215 @@
+//! The key ring: signers and verifiers built once per key set (parsing a
+//! key costs far more than using it), and the JWKS document serialized once.
+//! Each node re-reads the key set from the database every
+//! `keys.refresh_interval_secs`, and at once when it meets an unknown `kid`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use josekit::jwk::Jwk;
+use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
+use josekit::jws::{JwsHeader, RS256};
+use serde::Serialize;
+
+use super::kek::Kek;
+use super::store::{self, KeyRow};
+use crate::clock::UnixTime;
+use crate::db::{DbConn, DbPool};
+use crate::error::{CoreError, CoreResult};
+
+/// One immutable snapshot of the keys.
+pub struct KeySet {
+    active_kid: String,
+    signer: RsassaJwsSigner,
+    verifiers: HashMap<String, RsassaJwsVerifier>,
+    jwks: Arc<[u8]>,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("active_kid", &self.active_kid)
+            .field("kids", &self.verifiers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("not a JWT")]
+    Malformed,
+    #[error("signed with an algorithm other than RS256")]
+    Algorithm,
+    #[error("signed by a key this server does not know")]
+    UnknownKey,
+    #[error("the signature is invalid")]
+    Signature,
+    #[error("the token type is {0:?}")]
+    Type(Option<String>),
+}
+
+#[derive(Debug)]
+pub struct KeyRing {
+    kek: Kek,
+    set: ArcSwap<KeySet>,
+    loaded_at: AtomicI64,
+}
+
+fn fingerprint(rows: &[KeyRow]) -> String {
+    rows.iter()
+        .map(|r| format!("{}:{};", r.kid, r.state))
+        .collect()
+}
+
+fn build(kek: &Kek, rows: &[KeyRow]) -> CoreResult<KeySet> {
+    let mut verifiers = HashMap::new();
+    let mut jwks = Vec::new();
+    let mut signer = None;
+    let mut active_kid = String::new();
+    for r in rows {
+        let jwk = Jwk::from_bytes(r.public_jwk.as_bytes())
+            .map_err(|e| CoreError::Crypto(format!("stored JWK {}: {e}", r.kid)))?;
+        let mut verifier = RS256
+            .verifier_from_jwk(&jwk)
+            .map_err(|e| CoreError::Crypto(format!("verifier {}: {e}", r.kid)))?;
+        verifier.set_key_id(&r.kid);
+        verifiers.insert(r.kid.clone(), verifier);
+        jwks.push(serde_json::Value::Object(jwk.as_ref().clone()));
+        if r.state == "active" {
+            let der = kek.decrypt(r.kid.as_bytes(), &r.private_key)?;
+            let mut s = RS256
+                .signer_from_der(&der)
+                .map_err(|e| CoreError::Crypto(format!("signer {}: {e}", r.kid)))?;
+            s.set_key_id(&r.kid);
+            signer = Some(s);
+            active_kid = r.kid.clone();
+        }
+    }
+    let signer =
+        signer.ok_or_else(|| CoreError::Crypto("there is no active signing key".into()))?;
+    let doc = serde_json::to_vec(&serde_json::json!({ "keys": jwks }))
+        .map_err(|e| CoreError::Crypto(format!("JWKS: {e}")))?;
+    Ok(KeySet {
+        active_kid,
+        signer,
+        verifiers,
+        jwks: Arc::from(doc.into_boxed_slice()),
+        fingerprint: fingerprint(rows),
+    })
+}
+
+impl KeyRing {
+    /// Loads the key set; the lifecycle (`store::maintain`) must have run.
+    pub fn load(conn: &mut DbConn, kek: Kek, now: UnixTime) -> CoreResult<KeyRing> {
+        let rows = store::load_rows(conn)?;
+        let set = build(&kek, &rows)?;
+        Ok(KeyRing {
+            kek,
+            set: ArcSwap::from_pointee(set),
+            loaded_at: AtomicI64::new(now),
+        })
+    }
+
+    /// Re-reads the key set; rebuilds only when it changed. Returns whether
+    /// it changed.
+    pub fn reload(&self, conn: &mut DbConn, now: UnixTime) -> CoreResult<bool> {
+        let rows = store::load_rows(conn)?;
+        self.loaded_at.store(now, Ordering::Relaxed);
+        if fingerprint(&rows) == self.set.load().fingerprint {
+            return Ok(false);
+        }
+        let set = build(&self.kek, &rows)?;
+        tracing::info!(active = %set.active_kid, keys = set.verifiers.len(), "signing keys reloaded");
+        self.set.store(Arc::new(set));
+        Ok(true)
+    }
+
+    /// Reloads when the last load is older than `interval` seconds.
+    pub fn refresh_if_stale(
+        &self,
+        pool: &DbPool,
+        now: UnixTime,
+        interval: i64,
+    ) -> CoreResult<bool> {
+        if now - self.loaded_at.load(Ordering::Relaxed) < interval {
+            return Ok(false);
+        }
+        let mut conn = pool.get()?;
+        self.reload(&mut conn, now)
+    }
+
+    pub fn kek(&self) -> &Kek {
+        &self.kek
+    }
+
+    pub fn active_kid(&self) -> String {
+        self.set.load().active_kid.clone()
+    }
+
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.set.load().verifiers.contains_key(kid)
+    }
+
+    /// The JWKS document, serialized once per key set.
+    pub fn jwks(&self) -> Arc<[u8]> {
+        self.set.load().jwks.clone()
+    }
+
+    /// Signs `claims` with the active key: header `alg` RS256, `kid`, and
+    /// `typ` when given.
+    pub fn sign<T: Serialize>(&self, typ: Option<&str>, claims: &T) -> CoreResult<String> {
+        let payload =
+            serde_json::to_vec(claims).map_err(|e| CoreError::Crypto(format!("claims: {e}")))?;
+        let set = self.set.load();
+        let mut header = JwsHeader::new();
+        if let Some(t) = typ {
+            header.set_token_type(t);
+        }
+        header.set_key_id(&set.active_kid);
+        josekit::jws::serialize_compact(&payload, &header, &set.signer)
+            .map_err(|e| CoreError::Crypto(format!("signing: {e}")))
+    }
+
+    /// Verifies a compact JWS signed by one of our keys and returns its
+    /// claims. `typ`, when given, must match the header's (case-insensitive).
+    /// Expiry and audience are the caller's to check.
+    pub fn verify(
+        &self,
+        token: &str,
+        typ: Option<&str>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, VerifyError> {
+        let header = josekit::jwt::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.claim("alg").and_then(|v| v.as_str()) != Some("RS256") {
+            return Err(VerifyError::Algorithm);
+        }
+        let kid = header
+            .claim("kid")
+            .and_then(|v| v.as_str())
+            .ok_or(VerifyError::UnknownKey)?
+            .to_string();
+        let set = self.set.load();
+        let verifier = set.verifiers.get(&kid).ok_or(VerifyError::UnknownKey)?;
+        let (payload, header) =
+            josekit::jws::deserialize_compact(token, verifier).map_err(|e| match e {
+                josekit::JoseError::InvalidSignature(_) => VerifyError::Signature,
+                _ => VerifyError::Malformed,
+            })?;
+        if let Some(expected) = typ {
+            let got = header.token_type();
+            if !got.is_some_and(|g| {
+                g.eq_ignore_ascii_case(expected)
+                    || g.eq_ignore_ascii_case(&format!("application/{expected}"))
+            }) {
+                return Err(VerifyError::Type(got.map(str::to_string)));
+            }
+        }
+        match serde_json::from_slice::<serde_json::Value>(&payload) {
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            _ => Err(VerifyError::Malformed),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+//!
+//! A code is single use: the first redemption marks it; a second one is a
+//! replay, answered `invalid_grant`, and revokes every token issued from the
+//! first (RFC 6749 §4.1.2, RFC 9700 §4.5). A wrong PKCE verifier or
+//! redirect URI also uses the code up.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::{param, Params};
+use crate::clients::{Client, GrantType};
+use crate::clock::UnixTime;
+use crate::db::write_tx;
+use crate::oidc::codes;
+use crate::oidc::error::{OAuthError, OAuthResult};
+use crate::oidc::scopes::ScopeSet;
+use crate::oidc::tokens::{self, GrantContext, TokenResponse};
+use crate::oidc::Oidc;
+use crate::secret::ct_eq;
+use crate::users;
+
+/// RFC 7636: `BASE64URL(SHA256(verifier)) == challenge`.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    ct_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+fn verifier_well_formed(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+}
+
+pub fn exchange(
+    o: Oidc<'_>,
+    client: &Client,
+    p: &Params,
+    now: UnixTime,
+) -> OAuthResult<TokenResponse> {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the authorization_code grant",
+        ));
+    }
+    let code = param(p, "code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let redirect_uri = param(p, "redirect_uri");
+    let verifier = param(p, "code_verifier");
+    let mut conn = o.pool.get()?;
+    let outcome = write_tx(
+        &mut conn,
+        |c| -> OAuthResult<OAuthResult<tokens::Planned>> {
+            let Some(row) = codes::find(c, code)? else {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the authorization code is invalid",
+                )));
+            };
+            if row.client_id != client.client_id {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the authorization code was issued to another client",
+                )));
+            }
+            if !codes::mark_used(c, &row.code_hash, now)? {
+                let revoked = tokens::revoke_family(c, &row.family_id, now)?;
+                tracing::warn!(
+                    target: "audit",
+                    event = "code_replayed",
+                    client_id = %client.client_id,
+                    user_id = %row.user_id,
+                    family_id = %row.family_id,
+                    revoked,
+                    "authorization code replayed; tokens issued from it revoked"
+                );
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the authorization code has already been used",
+                )));
+            }
+            if row.expires_at <= now {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the authorization code has expired",
+                )));
+            }
+            let redirect_ok = match redirect_uri {
+                Some(u) => u == row.redirect_uri,
+                None => !row.redirect_uri_given,
+            };
+            if !redirect_ok {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "redirect_uri does not match the one in the authorization request",
+                )));
+            }
+            match (&row.code_challenge, verifier) {
+                (Some(challenge), Some(v)) => {
+                    if !verifier_well_formed(v) || !pkce_matches(v, challenge) {
+                        return Ok(Err(OAuthError::invalid_grant(
+                            "the PKCE code_verifier does not match",
+                        )));
+                    }
+                }
+                (Some(_), None) => {
+                    return Ok(Err(OAuthError::invalid_grant(
+                        "code_verifier is required (PKCE)",
+                    )))
+                }
+                (None, Some(_)) => return Ok(Err(OAuthError::invalid_grant(
+                    "code_verifier was sent but the authorization request had no code_challenge",
+                ))),
+                (None, None) => {}
+            }
+            let Some(user) = users::find_by_id(c, &row.user_id)?.filter(|u| !u.disabled) else {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the account is no longer active",
+                )));
+            };
+            let scope = ScopeSet::parse(&row.scope);
+            let refresh = tokens::refresh_policy(client, &scope);
+            let grant = GrantContext {
+                client: client.clone(),
+                user: Some(user),
+                scope: scope.clone(),
+                grant_scope: scope,
+                claims: row.claims.clone(),
+                sid: Some(row.sid.clone()),
+                auth_time: Some(row.auth_time),
+                amr: tokens::parse_amr(&row.amr),
+                acr: Some(row.acr.clone()),
+                nonce: row.nonce.clone(),
+                family_id: Some(row.family_id.clone()),
+                family_expires_at: None,
+            };
+            Ok(Ok(tokens::plan(c, o.config, grant, refresh, now)?))
+        },
+    )?;
+    drop(conn);
+    let planned = outcome?;
+    Ok(tokens::sign(o.keys, o.config, planned)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_known_vector() {
+        // RFC 7636 Appendix B.
+        assert!(pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!verifier_well_formed("short"));
+    }
+}

@@ -1,0 +1,59 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4): a confidential client
+//! acting for itself. The token's `sub` is the client id; scopes are the
+//! client's own (never `openid`, no refresh token).
+
+use super::{param, Params};
+use crate::clients::{Client, GrantType};
+use crate::clock::UnixTime;
+use crate::oidc::error::{OAuthError, OAuthResult};
+use crate::oidc::scopes::ScopeSet;
+use crate::oidc::tokens::{self, GrantContext, TokenResponse};
+use crate::oidc::Oidc;
+
+pub fn exchange(
+    o: Oidc<'_>,
+    client: &Client,
+    p: &Params,
+    now: UnixTime,
+) -> OAuthResult<TokenResponse> {
+    if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the client_credentials grant",
+        ));
+    }
+    let allowed = ScopeSet(client.scopes.clone());
+    let scope = match param(p, "scope") {
+        Some(s) if !ScopeSet::is_well_formed(s) => {
+            return Err(OAuthError::invalid_scope(
+                "the scope parameter has invalid characters",
+            ))
+        }
+        Some(s) => {
+            let requested = ScopeSet::parse(s);
+            if !requested.is_subset_of(&allowed) {
+                return Err(OAuthError::invalid_scope(
+                    "the client may not ask for this scope",
+                ));
+            }
+            requested
+        }
+        None => allowed,
+    };
+    let grant = GrantContext {
+        client: client.clone(),
+        user: None,
+        scope: scope.clone(),
+        grant_scope: scope,
+        claims: None,
+        sid: None,
+        auth_time: None,
+        amr: vec![],
+        acr: None,
+        nonce: None,
+        family_id: None,
+        family_expires_at: None,
+    };
+    // One insert: no transaction needed.
+    let planned = tokens::plan(&mut *o.pool.get()?, o.config, grant, None, now)?;
+    Ok(tokens::sign(o.keys, o.config, planned)?)
+}

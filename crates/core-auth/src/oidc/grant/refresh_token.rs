@@ -1,0 +1,161 @@
+//! `grant_type=refresh_token` (RFC 6749 §6, RFC 9700 §4.14).
+//!
+//! Every use rotates: the presented token is marked used and a new one is
+//! issued in the same family. A used (rotated) or revoked token presented
+//! again is reuse: the whole family and its access tokens are revoked and
+//! the event is audited. Two concurrent refreshes with one token: the
+//! database lets exactly one mark it used; the other is treated as reuse.
+
+use serde_json::Value;
+
+use super::{param, Params};
+use crate::clients::{Client, GrantType};
+use crate::clock::UnixTime;
+use crate::db::write_tx;
+use crate::oidc::error::{OAuthError, OAuthResult};
+use crate::oidc::scopes::ScopeSet;
+use crate::oidc::tokens::{self, GrantContext, TokenResponse, RT_TYP};
+use crate::oidc::Oidc;
+use crate::users;
+
+pub fn exchange(
+    o: Oidc<'_>,
+    client: &Client,
+    p: &Params,
+    now: UnixTime,
+) -> OAuthResult<TokenResponse> {
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the refresh_token grant",
+        ));
+    }
+    let token = param(p, "refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let claims = o
+        .keys
+        .verify(token, Some(RT_TYP))
+        .map_err(|e| OAuthError::invalid_grant(format!("the refresh token is invalid: {e}")))?;
+    if claims.get("iss").and_then(Value::as_str) != Some(o.issuer()) {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued by another server",
+        ));
+    }
+    if claims.get("client_id").and_then(Value::as_str) != Some(client.client_id.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token has no identifier"))?
+        .to_string();
+    let requested = match param(p, "scope") {
+        Some(s) if !ScopeSet::is_well_formed(s) => {
+            return Err(OAuthError::invalid_scope(
+                "the scope parameter has invalid characters",
+            ))
+        }
+        Some(s) => Some(ScopeSet::parse(s)),
+        None => None,
+    };
+
+    let mut conn = o.pool.get()?;
+    let outcome = write_tx(
+        &mut conn,
+        |c| -> OAuthResult<OAuthResult<tokens::Planned>> {
+            let Some(row) = tokens::find_refresh(c, &jti)? else {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token is invalid",
+                )));
+            };
+            if row.client_id != client.client_id {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token was issued to another client",
+                )));
+            }
+            if row.revoked_at.is_some() {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token has been revoked",
+                )));
+            }
+            if !mark_used(c, &row.jti_hash, now)? {
+                let revoked = tokens::revoke_family(c, &row.family_id, now)?;
+                tracing::warn!(
+                    target: "audit",
+                    event = "refresh_reuse_detected",
+                    client_id = %client.client_id,
+                    user_id = %row.user_id,
+                    family_id = %row.family_id,
+                    revoked,
+                    "a rotated refresh token was presented again; its family is revoked"
+                );
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token was already used; the grant has been revoked",
+                )));
+            }
+            if row.expires_at <= now || row.family_expires_at <= now {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token has expired",
+                )));
+            }
+            let grant_scope = ScopeSet::parse(&row.scope);
+            let scope = match &requested {
+                Some(r) if !r.is_subset_of(&grant_scope) => {
+                    return Ok(Err(OAuthError::invalid_scope(
+                        "the requested scope is wider than the scope originally granted",
+                    )))
+                }
+                Some(r) if !r.is_empty() => r.clone(),
+                _ => grant_scope.clone(),
+            };
+            let Some(user) = users::find_by_id(c, &row.user_id)?.filter(|u| !u.disabled) else {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the account is no longer active",
+                )));
+            };
+            let grant = GrantContext {
+                client: client.clone(),
+                user: Some(user),
+                scope,
+                grant_scope,
+                claims: row.claims.clone(),
+                sid: row.sid.clone(),
+                auth_time: Some(row.auth_time),
+                amr: tokens::parse_amr(&row.amr),
+                acr: Some(row.acr.clone()).filter(|a| !a.is_empty()),
+                nonce: None,
+                family_id: Some(row.family_id.clone()),
+                family_expires_at: Some(row.family_expires_at),
+            };
+            Ok(Ok(tokens::plan(
+                c,
+                o.config,
+                grant,
+                Some(row.offline),
+                now,
+            )?))
+        },
+    )?;
+    drop(conn);
+    let planned = outcome?;
+    Ok(tokens::sign(o.keys, o.config, planned)?)
+}
+
+fn mark_used(
+    c: &mut crate::db::DbConn,
+    jti_hash: &str,
+    now: UnixTime,
+) -> crate::error::CoreResult<bool> {
+    use crate::db::schema::refresh_tokens;
+    use diesel::prelude::*;
+    let n = diesel::update(
+        refresh_tokens::table
+            .find(jti_hash)
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(Some(now)))
+    .execute(c)?;
+    Ok(n == 1)
+}

@@ -1,0 +1,103 @@
+//! Token introspection (RFC 7662) for access and refresh tokens.
+
+use serde_json::{json, Map, Value};
+
+use crate::clock::UnixTime;
+use crate::error::CoreResult;
+use crate::oidc::tokens::{self, RT_TYP};
+use crate::oidc::Oidc;
+
+fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+/// The introspection answer for `token`. `hint` (`access_token` /
+/// `refresh_token`) only changes the order of the checks.
+pub fn introspect(
+    o: Oidc<'_>,
+    token: &str,
+    hint: Option<&str>,
+    now: UnixTime,
+) -> CoreResult<Value> {
+    let order: [&str; 2] = if hint == Some("refresh_token") {
+        ["refresh_token", "access_token"]
+    } else {
+        ["access_token", "refresh_token"]
+    };
+    for kind in order {
+        let found = if kind == "access_token" {
+            access(o, token, now)?
+        } else {
+            refresh(o, token, now)?
+        };
+        if let Some(v) = found {
+            return Ok(v);
+        }
+    }
+    Ok(inactive())
+}
+
+fn access(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> {
+    let Ok(claims) = tokens::verify_access_jwt(o.keys, o.config, token, now) else {
+        return Ok(None);
+    };
+    let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let row = tokens::find_access(&mut *o.pool.get()?, jti)?;
+    let Some(row) = row.filter(|r| r.revoked_at.is_none()) else {
+        return Ok(Some(inactive()));
+    };
+    let mut out = Map::new();
+    out.insert("active".into(), json!(true));
+    out.insert("token_type".into(), json!("access_token"));
+    out.insert("scope".into(), json!(row.scope));
+    out.insert("client_id".into(), json!(row.client_id));
+    for k in [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "jti",
+        "auth_time",
+        "acr",
+        "sid",
+    ] {
+        if let Some(v) = claims.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    Ok(Some(Value::Object(out)))
+}
+
+fn refresh(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> {
+    let Ok(claims) = o.keys.verify(token, Some(RT_TYP)) else {
+        return Ok(None);
+    };
+    if claims.get("iss").and_then(Value::as_str) != Some(o.issuer()) {
+        return Ok(None);
+    }
+    let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let row = tokens::find_refresh(&mut *o.pool.get()?, jti)?;
+    let Some(row) = row.filter(|r| {
+        r.used_at.is_none()
+            && r.revoked_at.is_none()
+            && r.expires_at > now
+            && r.family_expires_at > now
+    }) else {
+        return Ok(Some(inactive()));
+    };
+    Ok(Some(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": row.scope,
+        "client_id": row.client_id,
+        "sub": row.user_id,
+        "iss": o.issuer(),
+        "exp": row.expires_at,
+        "iat": row.created_at,
+    })))
+}
