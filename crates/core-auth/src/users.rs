@@ -351,3 +351,29 @@ pub fn set_disabled(
 pub fn count(conn: &mut DbConn) -> CoreResult<i64> {
     Ok(users::table.count().get_result(conn)?)
 }
+
+/// Replaces the name and the profile claims (already validated).
+pub fn update_profile(
+    conn: &mut DbConn,
+    user_id: &str,
+    name: &str,
+    profile: &crate::oidc::claims::Profile,
+    now: UnixTime,
+) -> CoreResult<User> {
+    let name = normalize_name(name).map_err(|m| {
+        let mut v = ValidationErrors::default();
+        v.add("name", m);
+        CoreError::Validation(v)
+    })?;
+    let n = diesel::update(users::table.find(user_id))
+        .set((
+            users::name.eq(&name),
+            users::profile.eq(profile.to_json()),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(CoreError::NotFound("user"));
+    }
+    find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))
+}

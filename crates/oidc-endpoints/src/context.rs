@@ -4,9 +4,14 @@ use std::sync::Arc;
 
 use actix_web::web;
 use core_auth::db::DbConn;
+use core_auth::keys::KeyRing;
+use core_auth::oidc::Oidc;
 use core_auth::password::Passwords;
 use core_auth::sessions::Timeouts;
 use core_auth::{Clock, Config, CoreError, CoreResult, DbPool, UnixTime};
+
+use crate::discovery::Discovery;
+use crate::jwks_fetch::JwksCache;
 
 #[derive(Clone, Debug)]
 pub struct AppContext {
@@ -14,16 +19,25 @@ pub struct AppContext {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
+    pub keys: Arc<KeyRing>,
+    /// Discovery documents, serialized once.
+    pub discovery: Arc<Discovery>,
+    /// Client key sets fetched from `jwks_uri` (private_key_jwt).
+    pub client_jwks: Arc<JwksCache>,
 }
 
 impl AppContext {
-    pub fn new(pool: DbPool, config: Config, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(pool: DbPool, config: Config, clock: Arc<dyn Clock>, keys: Arc<KeyRing>) -> Self {
         let passwords = Passwords::new(&config.password);
+        let discovery = Arc::new(Discovery::build(&config));
         Self {
             pool,
             config: Arc::new(config),
             clock,
             passwords,
+            keys,
+            discovery,
+            client_jwks: Arc::new(JwksCache::default()),
         }
     }
 
@@ -33,6 +47,14 @@ impl AppContext {
 
     pub fn session_timeouts(&self) -> Timeouts {
         Timeouts::from(&self.config.session)
+    }
+
+    pub fn oidc(&self) -> Oidc<'_> {
+        Oidc {
+            pool: &self.pool,
+            keys: &self.keys,
+            config: &self.config,
+        }
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
@@ -51,13 +73,19 @@ impl AppContext {
 
     /// Runs `f` on the blocking pool (bcrypt, RSA, anything that takes the
     /// pool itself).
-    pub async fn run<T, F>(&self, f: F) -> CoreResult<T>
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&AppContext) -> CoreResult<T> + Send + 'static,
+        F: FnOnce(&AppContext) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<CoreError> + Send + 'static,
     {
         let ctx = self.clone();
-        blocking(move || f(&ctx)).await
+        match web::block(move || f(&ctx)).await {
+            Ok(r) => r,
+            Err(e) => Err(E::from(CoreError::Unavailable(format!(
+                "blocking task failed: {e}"
+            )))),
+        }
     }
 }
 

@@ -44,11 +44,14 @@ impl From<BodyError> for PageError {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_body(
+pub async fn read_body<S>(
     req: &HttpRequest,
-    payload: &mut Payload,
+    payload: &mut S,
     limit: usize,
-) -> Result<web::BytesMut, BodyError> {
+) -> Result<web::BytesMut, BodyError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -109,11 +112,14 @@ pub fn is_form(req: &HttpRequest) -> bool {
 }
 
 /// Reads and checks a form body into pairs.
-pub async fn read_pairs(
+pub async fn read_pairs<S>(
     req: &HttpRequest,
-    payload: &mut Payload,
+    payload: &mut S,
     limit: usize,
-) -> Result<Vec<(String, String)>, BodyError> {
+) -> Result<Vec<(String, String)>, BodyError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let body = read_body(req, payload, limit).await?;
     if !is_form(req) {
         return Err(BodyError::ContentType);

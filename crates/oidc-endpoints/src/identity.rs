@@ -18,6 +18,8 @@ pub struct CurrentUser {
     pub user: UserWithRoles,
     pub sid: String,
     pub auth_time: i64,
+    /// How the person authenticated (`amr`), e.g. `["pwd"]`.
+    pub amr: Vec<String>,
 }
 
 impl CurrentUser {
@@ -59,6 +61,11 @@ async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, PageError> {
                 .unwrap_or_default(),
             auth_time: session
                 .get::<i64>(keys::AUTH_TIME)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            amr: session
+                .get::<Vec<String>>(keys::AMR)
                 .ok()
                 .flatten()
                 .unwrap_or_default(),

@@ -2,14 +2,19 @@
 //! registration and account pages. Handlers are thin: extract, authorize,
 //! call `core-auth` inside `web::block`, map the error.
 
+pub mod authorize;
 pub mod context;
 pub mod csrf;
+pub mod discovery;
+pub mod end_session;
 pub mod errors;
 pub mod form;
 pub mod health;
 pub mod identity;
+pub mod jwks_fetch;
 pub mod middleware;
 pub mod pages;
+pub mod protocol;
 pub mod session_store;
 pub mod static_files;
 pub mod util;
@@ -24,5 +29,9 @@ pub use identity::{CurrentUser, MaybeUser};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     static_files::configure(cfg);
+    discovery::configure(cfg);
+    protocol::configure(cfg);
+    authorize::configure(cfg);
+    end_session::configure(cfg);
     pages::configure(cfg);
 }

@@ -22,6 +22,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../static/logo.svg"),
     },
     Asset {
+        path: "form-post.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/form-post.js"),
+    },
+    Asset {
         path: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../../static/favicon.svg"),

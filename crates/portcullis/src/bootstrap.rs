@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use core_auth::db::{self, migrate};
+use core_auth::keys::kek::{self, KekSource};
+use core_auth::keys::{store, Kek, KeyRing};
 use core_auth::password::Passwords;
 use core_auth::secret::Secret;
 use core_auth::users::{self, NewUser, ROLE_ADMIN};
@@ -26,10 +28,62 @@ pub fn open_database(cfg: &Config) -> CoreResult<DbPool> {
     Ok(pool)
 }
 
-/// Everything the server needs, ready to serve.
-pub fn context(cfg: Config, clock: Arc<dyn Clock>) -> CoreResult<AppContext> {
+/// The key-encryption key, from `PORTCULLIS_KEY_ENCRYPTION_KEY` (passed in
+/// as `env_value`) or the data directory.
+pub fn key_encryption_key(cfg: &Config, env_value: Option<&str>) -> CoreResult<Kek> {
+    let (kek, source) = Kek::resolve(env_value, &cfg.data_dir)?;
+    match source {
+        KekSource::Environment => tracing::info!(
+            "signing keys are encrypted with the key from {}",
+            kek::ENV_VAR
+        ),
+        KekSource::File(p) => {
+            tracing::info!(path = %p.display(), "signing keys are encrypted with the key-encryption key file")
+        }
+        KekSource::Generated(p) => tracing::warn!(
+            path = %p.display(),
+            "generated a development key-encryption key; in production set {} (the same on every node)",
+            kek::ENV_VAR
+        ),
+    }
+    Ok(kek)
+}
+
+/// Makes sure signing keys exist and rotates them when due; then loads
+/// the key ring.
+pub fn key_ring(pool: &DbPool, cfg: &Config, kek: Kek, now: i64) -> CoreResult<KeyRing> {
+    let changes = store::maintain(pool, &kek, cfg, now, false)?;
+    log_key_changes(&changes);
+    let mut conn = pool.get()?;
+    KeyRing::load(&mut conn, kek, now)
+}
+
+pub fn log_key_changes(c: &store::Changes) {
+    for kid in &c.created {
+        tracing::info!(target: "audit", event = "key_created", kid = %kid, "signing key created");
+    }
+    for kid in &c.activated {
+        tracing::info!(target: "audit", event = "key_activated", kid = %kid, "signing key activated");
+    }
+    for kid in &c.retired {
+        tracing::info!(target: "audit", event = "key_retired", kid = %kid, "signing key retired");
+    }
+    for kid in &c.deleted {
+        tracing::info!(target: "audit", event = "key_deleted", kid = %kid, "retired signing key removed from the JWKS");
+    }
+}
+
+/// Everything the server needs, ready to serve. `kek_env` is the value of
+/// `PORTCULLIS_KEY_ENCRYPTION_KEY`, if set.
+pub fn context(
+    cfg: Config,
+    clock: Arc<dyn Clock>,
+    kek_env: Option<&str>,
+) -> CoreResult<AppContext> {
     let pool = open_database(&cfg)?;
-    Ok(AppContext::new(pool, cfg, clock))
+    let kek = key_encryption_key(&cfg, kek_env)?;
+    let ring = key_ring(&pool, &cfg, kek, clock.now())?;
+    Ok(AppContext::new(pool, cfg, clock, Arc::new(ring)))
 }
 
 /// The first administrator, from `PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL` and

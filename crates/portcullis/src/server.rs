@@ -12,6 +12,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use core_auth::keys::store;
+use core_auth::oidc::tokens;
 use core_auth::secret::random_bytes;
 use core_auth::{server_secrets, sessions, CoreResult};
 use oidc_endpoints::middleware::{request_log, security_headers};
@@ -115,17 +117,63 @@ async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::NotFound)
 }
 
-/// Deletes expired sessions every few minutes, on the blocking pool.
+/// Background jobs, each on the blocking pool: prune expired sessions and
+/// tokens (every five minutes), run the key lifecycle (every ten minutes),
+/// and re-read the key set (every `keys.refresh_interval_secs`) so that a
+/// rotation made by another node or the CLI is picked up.
 pub fn spawn_jobs(ctx: AppContext) {
-    actix_web::rt::spawn(async move {
+    let prune = ctx.clone();
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let (now, t) = (ctx.now(), ctx.session_timeouts());
-            match ctx.db(move |c| sessions::prune_expired(c, now, t)).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "expired sessions pruned"),
-                Err(e) => tracing::warn!(error = %e, "session pruning failed"),
+            let (now, t) = (prune.now(), prune.session_timeouts());
+            let r = prune
+                .db(move |c| {
+                    Ok((
+                        sessions::prune_expired(c, now, t)?,
+                        tokens::prune_expired(c, now)?,
+                    ))
+                })
+                .await;
+            match r {
+                Ok((0, 0)) => {}
+                Ok((s, k)) => tracing::info!(
+                    sessions = s,
+                    tokens = k,
+                    "expired sessions and tokens pruned"
+                ),
+                Err(e) => tracing::warn!(error = %e, "pruning failed"),
+            }
+        }
+    });
+    let keys = ctx.clone();
+    tokio::spawn(async move {
+        let secs = u64::try_from(keys.config.keys.refresh_interval_secs)
+            .unwrap_or(60)
+            .max(1);
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
+        let mut last_maintain = keys.now();
+        loop {
+            tick.tick().await;
+            let now = keys.now();
+            let maintain = now - last_maintain >= 600;
+            if maintain {
+                last_maintain = now;
+            }
+            let r = keys
+                .run(move |ctx| -> CoreResult<bool> {
+                    if maintain {
+                        let changes =
+                            store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, now, false)?;
+                        crate::bootstrap::log_key_changes(&changes);
+                    }
+                    let mut conn = ctx.pool.get()?;
+                    ctx.keys.reload(&mut conn, now)
+                })
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "signing key refresh failed");
             }
         }
     });

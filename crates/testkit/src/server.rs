@@ -56,7 +56,7 @@ impl TestServer {
         let clock = ManualClock::starting_now();
         let ctx = tokio::task::spawn_blocking({
             let clock = clock.clone();
-            move || bootstrap::context(cfg, Arc::new(clock))
+            move || bootstrap::context(cfg, Arc::new(clock), None)
         })
         .await
         .expect("join")

@@ -292,7 +292,7 @@ pub fn validate(
 
     let hint_sub = match hint {
         None => None,
-        Some(Ok(h)) if h.audiences.iter().any(|a| *a == client.client_id) => Some(h.sub),
+        Some(Ok(h)) if h.audiences.contains(&client.client_id) => Some(h.sub),
         Some(Ok(_)) => {
             return Err(fail(
                 ErrorCode::InvalidRequest,

@@ -113,18 +113,7 @@ impl Profile {
                 "Use the form YYYY-MM-DD (or YYYY, or 0000-MM-DD).",
             );
         }
-        if !self.phone_number.is_empty()
-            && !(self.phone_number.starts_with('+')
-                && self.phone_number[1..]
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
-                && self
-                    .phone_number
-                    .chars()
-                    .filter(char::is_ascii_digit)
-                    .count()
-                    >= 6)
-        {
+        if !self.phone_number.is_empty() && !valid_phone(&self.phone_number) {
             v.add(
                 "phone_number",
                 "Use the international form, e.g. +1 425 555 1212.",
@@ -152,6 +141,17 @@ impl Profile {
             Err(v)
         }
     }
+}
+
+/// E.164-like: a leading `+`, digits with optional spaces or dashes, at
+/// least six digits.
+fn valid_phone(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('+') else {
+        return false;
+    };
+    rest.chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        && rest.chars().filter(char::is_ascii_digit).count() >= 6
 }
 
 fn valid_birthdate(s: &str) -> bool {

@@ -2,10 +2,13 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use askama::Template;
+use core_auth::oidc::consent::{self, ConsentInfo};
 use core_auth::sessions::keys;
 use serde::Deserialize;
+
+use crate::context::AppContext;
 
 use crate::csrf;
 use crate::errors::PageError;
@@ -24,10 +27,33 @@ struct AccountPage {
     name: String,
     roles: Vec<String>,
     member_since: String,
+    consents: Vec<ConsentInfo>,
+    notice: Option<String>,
 }
 
-pub async fn show(session: Session, user: CurrentUser) -> Result<HttpResponse, PageError> {
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct AccountQuery {
+    saved: Option<String>,
+    withdrawn: Option<String>,
+}
+
+pub async fn show(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    q: web::Query<AccountQuery>,
+) -> Result<HttpResponse, PageError> {
     let csrf = csrf::token(&session)?;
+    let uid = user.id().to_string();
+    let consents = ctx.db(move |c| consent::list_for_user(c, &uid)).await?;
+    let notice = if q.saved.is_some() {
+        Some("Your profile was saved.".to_string())
+    } else if q.withdrawn.is_some() {
+        Some("Access withdrawn. The application's tokens no longer work.".to_string())
+    } else {
+        None
+    };
     let u = &user.user.user;
     let page = AccountPage {
         layout: Layout::for_user("Your account", &user, &csrf),
@@ -37,6 +63,8 @@ pub async fn show(session: Session, user: CurrentUser) -> Result<HttpResponse, P
         name: u.name.clone(),
         roles: user.user.roles.clone(),
         member_since: human_date(u.created_at),
+        consents,
+        notice,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -56,4 +84,29 @@ pub async fn logout(session: Session, form: Form<LogoutForm>) -> Result<HttpResp
     csrf::verify(&session, &form.csrf_token)?;
     session.purge();
     Ok(see_other("/login?signed_out=1"))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct WithdrawForm {
+    csrf_token: String,
+    client_id: String,
+}
+
+/// Withdraws consent for one application and revokes its tokens.
+pub async fn withdraw_consent(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    form: Form<WithdrawForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let (uid, cid, now) = (user.id().to_string(), form.client_id.clone(), ctx.now());
+    let existed = ctx
+        .db(move |c| consent::withdraw(c, &uid, &cid, now))
+        .await?;
+    if existed {
+        tracing::info!(target: "audit", event = "consent_withdrawn", user_id = %user.id(), client_id = %form.client_id, "consent withdrawn");
+    }
+    Ok(see_other("/account?withdrawn=1"))
 }

@@ -34,6 +34,8 @@ pub struct LoginQuery {
     next: String,
     signed_out: Option<String>,
     login_hint: String,
+    /// `login`: show the form even to someone signed in (re-authentication).
+    prompt: String,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -2,6 +2,7 @@
 
 mod account;
 mod login;
+mod profile;
 mod register;
 
 use actix_web::{web, HttpResponse};
@@ -50,6 +51,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(register::submit)),
         )
         .route("/account", web::get().to(account::show))
+        .service(
+            web::resource("/account/profile")
+                .route(web::get().to(profile::show))
+                .route(web::post().to(profile::submit)),
+        )
+        .route(
+            "/account/consents/withdraw",
+            web::post().to(account::withdraw_consent),
+        )
         .route("/logout", web::post().to(account::logout));
 }
 

@@ -1,0 +1,348 @@
+//! `GET|POST /authorize`, and where it comes back after sign-in
+//! (`/authorize/resume`) and consent (`POST /authorize/consent`).
+
+mod pending;
+pub mod respond;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::clients::{self, Client};
+use core_auth::oidc::authorize::{
+    self as authz, AuthzError, AuthzRequest, HintCheck, Next, SessionInfo,
+};
+use core_auth::oidc::codes::{self, CodeBinding};
+use core_auth::oidc::logout::parse_id_token_hint;
+use core_auth::oidc::{consent, scopes, ErrorCode, OAuthError};
+use serde::Deserialize;
+
+use crate::context::AppContext;
+use crate::csrf;
+use crate::errors::PageError;
+use crate::form::{self, Form};
+use crate::identity::{CurrentUser, MaybeUser};
+use crate::pages::Layout;
+use crate::protocol::params::{from_query, Params};
+use crate::util::{render, see_other, urlencode};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/authorize")
+            .route(web::get().to(authorize_get))
+            .route(web::post().to(authorize_post)),
+    )
+    .route("/authorize/resume", web::get().to(resume))
+    .route("/authorize/consent", web::post().to(consent_submit));
+}
+
+fn bad_request(msg: String) -> PageError {
+    PageError::BadRequest(msg)
+}
+
+async fn authorize_get(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: MaybeUser,
+) -> Result<HttpResponse, PageError> {
+    let params = from_query(req.query_string())
+        .map_err(|e| bad_request(format!("The authorization request is malformed: {e}.")))?;
+    start(ctx, session, user.0, params).await
+}
+
+async fn authorize_post(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: MaybeUser,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let pairs = form::read_pairs(&req, &mut payload, ctx.config.max_body_bytes)
+        .await
+        .map_err(|e| bad_request(format!("The authorization request is malformed: {e}.")))?;
+    start(ctx, session, user.0, pairs.into_iter().collect()).await
+}
+
+async fn start(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: Option<CurrentUser>,
+    params: Params,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now();
+    let client_id = params.get("client_id").cloned().unwrap_or_default();
+    let client = ctx.db(move |c| clients::find(c, &client_id)).await?;
+    let client = match authz::resolve_redirect(&params, client.as_ref()) {
+        Err(AuthzError::Page(m)) => return Err(bad_request(m)),
+        Err(AuthzError::Redirect { .. }) => {
+            return Err(bad_request("The request could not be verified.".into()))
+        }
+        Ok(_) => match client {
+            Some(c) => c,
+            None => return Err(bad_request("The application is not registered.".into())),
+        },
+    };
+    let hint = params
+        .get("id_token_hint")
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            parse_id_token_hint(&ctx.keys, &ctx.config.issuer, t).map(|h| HintCheck {
+                sub: h.sub,
+                audiences: h.audiences,
+            })
+        });
+    match authz::validate(&params, &client, hint, now) {
+        Err(AuthzError::Page(m)) => Err(bad_request(m)),
+        Err(AuthzError::Redirect {
+            redirect_uri,
+            response_mode,
+            state,
+            error,
+        }) => Ok(respond::error(
+            response_mode,
+            &redirect_uri,
+            &error,
+            state,
+            &ctx.config.issuer,
+        )),
+        Ok(request) => proceed(&ctx, &session, user, request, client, None).await,
+    }
+}
+
+/// Signs in, asks for consent, or issues the code, as the request needs.
+async fn proceed(
+    ctx: &AppContext,
+    session: &Session,
+    user: Option<CurrentUser>,
+    request: AuthzRequest,
+    client: Client,
+    rid: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now();
+    let info = user.as_ref().map(|u| SessionInfo {
+        user_id: u.id().to_string(),
+        auth_time: u.auth_time,
+    });
+    let consent_covers = match &user {
+        Some(u) if !client.skip_consent => {
+            let (uid, cid, wanted) = (
+                u.id().to_string(),
+                client.client_id.clone(),
+                request.scope.clone(),
+            );
+            ctx.db(move |c| Ok(wanted.is_subset_of(&consent::granted(c, &uid, &cid)?)))
+                .await?
+        }
+        _ => true,
+    };
+    let issuer = ctx.config.issuer.clone();
+    match authz::decide(&request, &client, info.as_ref(), consent_covers, now) {
+        Next::SignIn => {
+            let rid = match rid {
+                Some(r) => r,
+                None => pending::put(session, &request, now)?,
+            };
+            let mut url = format!(
+                "/login?next={}",
+                urlencode(&format!("/authorize/resume?rid={rid}"))
+            );
+            if user.is_some() {
+                url.push_str("&prompt=login");
+            }
+            if let Some(h) = &request.login_hint {
+                url.push_str(&format!("&login_hint={}", urlencode(h)));
+            }
+            Ok(see_other(&url))
+        }
+        Next::Consent => {
+            let Some(user) = user else {
+                return Err(bad_request("Sign in first.".into()));
+            };
+            let rid = match rid {
+                Some(r) => r,
+                None => pending::put(session, &request, now)?,
+            };
+            consent_page(session, &user, &client, &request, &rid)
+        }
+        Next::Fail(e) => {
+            if let Some(r) = rid {
+                pending::remove(session, &r)?;
+            }
+            Ok(respond::error(
+                request.response_mode,
+                &request.redirect_uri,
+                &e,
+                request.state,
+                &issuer,
+            ))
+        }
+        Next::Issue => {
+            let (Some(user), Some(info)) = (user, info) else {
+                return Err(bad_request("Sign in first.".into()));
+            };
+            if let Some(r) = rid {
+                pending::remove(session, &r)?;
+            }
+            issue(ctx, &user, &info, request).await
+        }
+    }
+}
+
+async fn issue(
+    ctx: &AppContext,
+    user: &CurrentUser,
+    info: &SessionInfo,
+    request: AuthzRequest,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now();
+    let binding = CodeBinding {
+        client_id: request.client_id.clone(),
+        user_id: user.id().to_string(),
+        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_given: request.redirect_uri_given,
+        scope: request.scope.to_string(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        claims: request.claims.clone(),
+        auth_time: user.auth_time,
+        amr: user.amr.clone(),
+        acr: authz::acr_for(&request, info).to_string(),
+        sid: user.sid.clone(),
+    };
+    let lifetime = ctx.config.tokens.authorization_code_lifetime_secs;
+    let code = ctx
+        .db(move |c| codes::issue(c, &binding, lifetime, now))
+        .await?;
+    tracing::info!(target: "audit", event = "code_issued", client_id = %request.client_id, user_id = %user.id(), "authorization code issued");
+    Ok(respond::code(
+        request.response_mode,
+        &request.redirect_uri,
+        code.into_inner(),
+        request.state,
+        &ctx.config.issuer,
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ResumeQuery {
+    rid: String,
+}
+
+fn expired() -> PageError {
+    bad_request("This sign-in request has expired or was already used. Go back to the application and start again.".into())
+}
+
+async fn resume(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: MaybeUser,
+    q: web::Query<ResumeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let request = pending::get(&session, &q.rid, ctx.now()).ok_or_else(expired)?;
+    let client_id = request.client_id.clone();
+    let client = ctx
+        .db(move |c| clients::find(c, &client_id))
+        .await?
+        .ok_or_else(|| bad_request("The application is no longer registered.".into()))?;
+    proceed(&ctx, &session, user.0, request, client, Some(q.rid.clone())).await
+}
+
+struct ScopeLine {
+    name: String,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    layout: Layout,
+    csrf: String,
+    rid: String,
+    client_name: String,
+    redirect_host: String,
+    email: String,
+    scopes: Vec<ScopeLine>,
+}
+
+fn consent_page(
+    session: &Session,
+    user: &CurrentUser,
+    client: &Client,
+    request: &AuthzRequest,
+    rid: &str,
+) -> Result<HttpResponse, PageError> {
+    let csrf = csrf::token(session)?;
+    let page = ConsentPage {
+        layout: Layout::for_user("Allow access", user, &csrf),
+        csrf,
+        rid: rid.to_string(),
+        client_name: client.name.clone(),
+        redirect_host: url::Url::parse(&request.redirect_uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default(),
+        email: user.user.user.email.clone(),
+        scopes: request
+            .scope
+            .iter()
+            .map(|s| ScopeLine {
+                name: s.to_string(),
+                description: scopes::describe(s),
+            })
+            .collect(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ConsentForm {
+    csrf_token: String,
+    rid: String,
+    decision: String,
+}
+
+async fn consent_submit(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: MaybeUser,
+    form: Form<ConsentForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let now = ctx.now();
+    let request = pending::get(&session, &form.rid, now).ok_or_else(expired)?;
+    let Some(user) = user.0 else {
+        return Ok(see_other(&format!(
+            "/login?next={}",
+            urlencode(&format!("/authorize/resume?rid={}", form.rid))
+        )));
+    };
+    pending::remove(&session, &form.rid)?;
+    let issuer = ctx.config.issuer.clone();
+    if form.decision != "allow" {
+        tracing::info!(target: "audit", event = "consent_denied", client_id = %request.client_id, user_id = %user.id(), "consent denied");
+        let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        return Ok(respond::error(
+            request.response_mode,
+            &request.redirect_uri,
+            &e,
+            request.state,
+            &issuer,
+        ));
+    }
+    let (uid, cid, scope) = (
+        user.id().to_string(),
+        request.client_id.clone(),
+        request.scope.clone(),
+    );
+    ctx.db(move |c| consent::grant(c, &uid, &cid, &scope, now))
+        .await?;
+    tracing::info!(target: "audit", event = "consent_granted", client_id = %request.client_id, user_id = %user.id(), scope = %request.scope, "consent granted");
+    let info = SessionInfo {
+        user_id: user.id().to_string(),
+        auth_time: user.auth_time,
+    };
+    issue(&ctx, &user, &info, request).await
+}

@@ -1,0 +1,40 @@
+//! `POST /token`: authenticate the client, dispatch to the grant.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use core_auth::oidc::grant::{authorization_code, client_credentials, refresh_token};
+use core_auth::oidc::{ErrorCode, OAuthError};
+
+use super::client_auth;
+use super::errors::OAuthJson;
+use super::params::FormParams;
+use crate::context::AppContext;
+
+pub async fn token(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    FormParams(p): FormParams,
+) -> Result<HttpResponse, OAuthJson> {
+    let client = client_auth::authenticate(&ctx, &req, &p, true).await?;
+    let grant_type = p.get("grant_type").cloned().unwrap_or_default();
+    let now = ctx.now();
+    let response = ctx
+        .run(move |ctx| {
+            let o = ctx.oidc();
+            match grant_type.as_str() {
+                "authorization_code" => authorization_code::exchange(o, &client, &p, now),
+                "refresh_token" => refresh_token::exchange(o, &client, &p, now),
+                "client_credentials" => client_credentials::exchange(o, &client, &p, now),
+                "" => Err(OAuthError::invalid_request("grant_type is required")),
+                other => Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("grant_type {other} is not supported"),
+                )),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
