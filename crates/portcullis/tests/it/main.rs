@@ -9,5 +9,6 @@ mod bad_input;
 mod browser;
 mod cli;
 mod migrations;
+mod oidc_flow;
 mod sessions;
 mod util;
