@@ -73,6 +73,9 @@ impl TestServer {
         for _ in 0..12 {
             let resp = browser.get(&next).send().await.expect("GET");
             let status = resp.status().as_u16();
+            if std::env::var("PORTCULLIS_TEST_TRACE").is_ok() {
+                eprintln!("drive: GET {next} -> {status} {:?}", resp.headers().get("location"));
+            }
             if (300..400).contains(&status) {
                 let loc = resp.headers().get("location").expect("location").to_str().unwrap().to_string();
                 if loc.starts_with('/') {

@@ -53,19 +53,28 @@ pub async fn show(
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let next = local_path(&q.next).unwrap_or_default();
-    if user.0.is_some() {
-        return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+    let reauth = q.prompt == "login";
+    let mut email: String = q.login_hint.chars().take(254).collect();
+    let mut notice = q
+        .signed_out
+        .as_ref()
+        .map(|_| "You have signed out.".to_string());
+    if let Some(u) = &user.0 {
+        if !reauth {
+            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+        }
+        if email.is_empty() {
+            email = u.user.user.email.clone();
+        }
+        notice = Some("Please enter your password again to continue.".into());
     }
     let page = LoginPage {
         layout: Layout::anonymous("Sign in"),
         csrf: csrf::token(&session)?,
-        email: q.login_hint.chars().take(254).collect(),
+        email,
         next,
         error: None,
-        notice: q
-            .signed_out
-            .as_ref()
-            .map(|_| "You have signed out.".to_string()),
+        notice,
     };
     Ok(render(StatusCode::OK, &page))
 }
