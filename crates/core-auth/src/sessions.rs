@@ -176,6 +176,16 @@ pub fn delete_by_sid(conn: &mut DbConn, sid: &str) -> CoreResult<usize> {
     Ok(diesel::delete(sessions::table.filter(sessions::sid.eq(sid))).execute(conn)?)
 }
 
+/// True when the session with public id `sid` exists and is within both
+/// timeouts (session-bound refresh tokens live only as long as it).
+pub fn is_alive(conn: &mut DbConn, sid: &str, now: UnixTime, t: Timeouts) -> CoreResult<bool> {
+    let rows: Vec<SessionRow> = sessions::table
+        .filter(sessions::sid.eq(sid))
+        .select(SessionRow::as_select())
+        .load(conn)?;
+    Ok(rows.iter().any(|r| !expired(r, now, t)))
+}
+
 /// Deletes sessions past either timeout; returns how many.
 pub fn prune_expired(conn: &mut DbConn, now: UnixTime, t: Timeouts) -> CoreResult<usize> {
     Ok(diesel::delete(

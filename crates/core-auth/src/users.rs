@@ -344,7 +344,9 @@ pub fn set_disabled(
     }
     if disabled {
         crate::sessions::delete_for_user(conn, user_id)?;
+        crate::oidc::tokens::revoke_for_user(conn, user_id, false, now)?;
     }
+
     Ok(())
 }
 

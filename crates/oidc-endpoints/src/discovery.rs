@@ -78,12 +78,22 @@ impl Discovery {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/openid-configuration", web::get().to(openid))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(oauth),
-        )
-        .route("/jwks", web::get().to(jwks));
+    use crate::protocol::cors;
+    cfg.service(
+        web::resource("/.well-known/openid-configuration")
+            .wrap(cors())
+            .route(web::get().to(openid)),
+    )
+    .service(
+        web::resource("/.well-known/oauth-authorization-server")
+            .wrap(cors())
+            .route(web::get().to(oauth)),
+    )
+    .service(
+        web::resource("/jwks")
+            .wrap(cors())
+            .route(web::get().to(jwks)),
+    );
 }
 
 fn json_bytes(body: web::Bytes, max_age: i64) -> HttpResponse {

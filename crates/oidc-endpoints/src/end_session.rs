@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use core_auth::clients::{self, Client};
-use core_auth::oidc::logout::{end_session_tokens, parse_id_token_hint, IdTokenHint};
+use core_auth::oidc::logout::{parse_id_token_hint, IdTokenHint};
 use serde::Deserialize;
 
 use crate::authorize::respond::respond;
@@ -125,7 +125,7 @@ async fn handle(
     };
     if hint_matches {
         if let Some(u) = current {
-            sign_out(&ctx, &session, &u.sid).await?;
+            crate::identity::sign_out(&ctx, &session, &u.sid).await?;
         }
         return Ok(finish(redirect, state, client.as_ref()));
     }
@@ -142,18 +142,6 @@ async fn handle(
         state: state.unwrap_or_default(),
     };
     Ok(render(StatusCode::OK, &page))
-}
-
-async fn sign_out(ctx: &AppContext, session: &Session, sid: &str) -> Result<(), PageError> {
-    let now = ctx.now();
-    let sid = sid.to_string();
-    if !sid.is_empty() {
-        let s = sid.clone();
-        ctx.db(move |c| end_session_tokens(c, &s, now)).await?;
-    }
-    session.purge();
-    tracing::info!(target: "audit", event = "session_ended", sid = %sid, "signed out (RP-initiated)");
-    Ok(())
 }
 
 fn finish(
@@ -208,18 +196,12 @@ async fn confirm(
     });
     let state = Some(form.state.clone()).filter(|s| !s.is_empty());
     if form.decision != "sign_out" {
-        // Stayed signed in: back to the application without logging out.
-        return Ok(match redirect {
-            Some(uri) => respond(
-                ResponseMode::Query,
-                &uri,
-                state.map(|s| vec![("state", s)]).unwrap_or_default(),
-            ),
-            None => crate::util::see_other("/account"),
-        });
+        // Stayed signed in: nothing is sent to the application, which
+        // could not tell this answer from a sign-out.
+        return Ok(crate::util::see_other("/account"));
     }
     if let Some(u) = user.0 {
-        sign_out(&ctx, &session, &u.sid).await?;
+        crate::identity::sign_out(&ctx, &session, &u.sid).await?;
     }
     Ok(finish(redirect, state, client.as_ref()))
 }

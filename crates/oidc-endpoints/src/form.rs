@@ -32,6 +32,8 @@ pub enum BodyError {
     Read(String),
     #[error("the form is malformed: {0}")]
     Malformed(String),
+    #[error("a parameter contains a NUL character")]
+    Nul,
 }
 
 impl From<BodyError> for PageError {
@@ -75,6 +77,21 @@ where
 
 /// Decodes `a=1&b=2` into pairs, strictly (see the module documentation).
 pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, BodyError> {
+    let pairs = parse_pairs_allowing_nul(body)?;
+    // No database stores NUL in text (PostgreSQL refuses it outright).
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(BodyError::Nul);
+    }
+    Ok(pairs)
+}
+
+/// As [`parse_pairs`], but NUL characters pass: for the authorization
+/// endpoint, which must report them to the client once it has checked the
+/// client and redirect URI.
+pub fn parse_pairs_allowing_nul(body: &[u8]) -> Result<Vec<(String, String)>, BodyError> {
     if std::str::from_utf8(body).is_err() {
         return Err(BodyError::Utf8);
     }
@@ -193,5 +210,6 @@ mod tests {
             parse_pairs(b"a=1&a=2"),
             Err(BodyError::Duplicate("a".into()))
         );
+        assert_eq!(parse_pairs(b"a=x%00y"), Err(BodyError::Nul));
     }
 }

@@ -141,3 +141,21 @@ pub fn sign_in(
 pub fn is_admin(user: &CurrentUser) -> bool {
     user.user.roles.iter().any(|r| r == ROLE_ADMIN)
 }
+
+/// Ends a signed-in session: the tokens issued in it (offline grants
+/// survive) and the session itself.
+pub async fn sign_out(
+    ctx: &AppContext,
+    session: &actix_session::Session,
+    sid: &str,
+) -> Result<(), PageError> {
+    let now = ctx.now();
+    if !sid.is_empty() {
+        let s = sid.to_string();
+        ctx.db(move |c| core_auth::oidc::logout::end_session_tokens(c, &s, now))
+            .await?;
+    }
+    session.purge();
+    tracing::info!(target: "audit", event = "session_ended", sid = %sid, "signed out");
+    Ok(())
+}

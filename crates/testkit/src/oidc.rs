@@ -19,7 +19,10 @@ pub struct TestClient {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Redirected off the server (to the client), with the query parameters.
-    Redirect { url: String, params: HashMap<String, String> },
+    Redirect {
+        url: String,
+        params: HashMap<String, String>,
+    },
     /// A page on the server that needs no further step we know (status, body).
     Page { status: u16, body: String },
 }
@@ -35,7 +38,10 @@ impl Outcome {
     }
 
     pub fn code(&self) -> String {
-        self.params().get("code").cloned().unwrap_or_else(|| panic!("no code in {:?}", self.params()))
+        self.params()
+            .get("code")
+            .cloned()
+            .unwrap_or_else(|| panic!("no code in {:?}", self.params()))
     }
 }
 
@@ -68,16 +74,31 @@ impl TestServer {
     /// Follows `url` like a browser: signs in with `creds` when the sign-in
     /// page appears, answers the consent page with `allow`, and stops at the
     /// first redirect that leaves the server.
-    pub async fn drive(&self, browser: &reqwest::Client, url: &str, creds: Option<(&str, &str)>, allow: bool) -> Outcome {
+    pub async fn drive(
+        &self,
+        browser: &reqwest::Client,
+        url: &str,
+        creds: Option<(&str, &str)>,
+        allow: bool,
+    ) -> Outcome {
         let mut next = url.to_string();
         for _ in 0..12 {
             let resp = browser.get(&next).send().await.expect("GET");
             let status = resp.status().as_u16();
             if std::env::var("PORTCULLIS_TEST_TRACE").is_ok() {
-                eprintln!("drive: GET {next} -> {status} {:?}", resp.headers().get("location"));
+                eprintln!(
+                    "drive: GET {next} -> {status} {:?}",
+                    resp.headers().get("location")
+                );
             }
             if (300..400).contains(&status) {
-                let loc = resp.headers().get("location").expect("location").to_str().unwrap().to_string();
+                let loc = resp
+                    .headers()
+                    .get("location")
+                    .expect("location")
+                    .to_str()
+                    .unwrap()
+                    .to_string();
                 if loc.starts_with('/') {
                     next = self.at(&loc);
                     continue;
@@ -99,10 +120,18 @@ impl TestServer {
                     ("csrf_token", html::csrf(&body)),
                     ("next", html::input_value(&body, "next").unwrap_or_default()),
                 ];
-                let r = browser.post(self.at("/login")).form(&form).send().await.expect("POST /login");
+                let r = browser
+                    .post(self.at("/login"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("POST /login");
                 if r.status().as_u16() != 303 {
                     let s = r.status().as_u16();
-                    return Outcome::Page { status: s, body: r.text().await.unwrap_or_default() };
+                    return Outcome::Page {
+                        status: s,
+                        body: r.text().await.unwrap_or_default(),
+                    };
                 }
                 next = self.at(r.headers()["location"].to_str().unwrap());
                 continue;
@@ -113,14 +142,25 @@ impl TestServer {
                     ("rid", html::input_value(&body, "rid").unwrap_or_default()),
                     ("decision", if allow { "allow" } else { "deny" }.to_string()),
                 ];
-                let r = browser.post(self.at("/authorize/consent")).form(&form).send().await.expect("POST consent");
-                let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+                let r = browser
+                    .post(self.at("/authorize/consent"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("POST consent");
+                let loc = r
+                    .headers()
+                    .get("location")
+                    .map(|v| v.to_str().unwrap().to_string());
                 match loc {
                     Some(l) if l.starts_with('/') => next = self.at(&l),
                     Some(l) => return redirect_outcome(&l),
                     None => {
                         let s = r.status().as_u16();
-                        return Outcome::Page { status: s, body: r.text().await.unwrap_or_default() };
+                        return Outcome::Page {
+                            status: s,
+                            body: r.text().await.unwrap_or_default(),
+                        };
                     }
                 }
                 continue;
@@ -153,7 +193,10 @@ impl TestServer {
 
 fn redirect_outcome(loc: &str) -> Outcome {
     let url = url::Url::parse(loc).expect("absolute redirect");
-    let params = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let params = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     Outcome::Redirect {
         url: loc.to_string(),
         params,
@@ -164,7 +207,8 @@ fn redirect_outcome(loc: &str) -> Outcome {
 pub fn pkce() -> (String, String) {
     use base64::Engine as _;
     let verifier = core_auth::secret::random_token().into_inner();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 

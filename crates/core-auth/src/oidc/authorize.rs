@@ -52,11 +52,26 @@ pub struct AuthzRequest {
     pub login_hint: Option<String>,
     /// The validated `claims` parameter (JSON).
     pub claims: Option<String>,
-    /// When the request arrived: a `prompt=login` needs a sign-in after it.
+    /// When the request arrived.
     pub requested_at: UnixTime,
+    /// The public id (`sid`) of the session the request arrived in, if any.
+    /// Every sign-in makes a new one, so a different `sid` later means the
+    /// person signed in during this request (`prompt=login`, `acr`).
+    #[serde(default)]
+    pub session_at_start: Option<String>,
+}
+
+impl AuthzRequest {
+    /// The validated `claims` parameter, parsed.
+    pub fn claims_value(&self) -> Option<serde_json::Value> {
+        self.claims
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+    }
 }
 
 /// Where an error goes.
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthzError {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
@@ -128,7 +143,10 @@ pub fn validate(
     now: UnixTime,
 ) -> Result<AuthzRequest, AuthzError> {
     let (redirect_uri, redirect_uri_given) = resolve_redirect(p, Some(client))?;
-    let state = get(p, "state").map(str::to_string);
+    // A state we could not echo safely is not echoed.
+    let state = get(p, "state")
+        .filter(|s| !s.chars().any(char::is_control))
+        .map(str::to_string);
     let mode_param = get(p, "response_mode");
     let response_mode = match mode_param {
         Some("form_post") => ResponseMode::FormPost,
@@ -140,6 +158,15 @@ pub fn validate(
         state: state.clone(),
         error: OAuthError::new(code, d),
     };
+    if let Some((k, _)) = p.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            &format!(
+                "the {} parameter contains a NUL character",
+                k.replace('\0', "")
+            ),
+        ));
+    }
     if let Some((k, _)) = p.iter().find(|(_, v)| v.len() > MAX_PARAM) {
         return Err(fail(
             ErrorCode::InvalidRequest,
@@ -322,6 +349,7 @@ pub fn validate(
         login_hint: get(p, "login_hint").map(|h| h.chars().take(254).collect()),
         claims,
         requested_at: now,
+        session_at_start: None,
     })
 }
 
@@ -330,6 +358,15 @@ pub fn validate(
 pub struct SessionInfo {
     pub user_id: String,
     pub auth_time: UnixTime,
+    /// The session's public id; a new one at every sign-in.
+    pub sid: String,
+}
+
+impl SessionInfo {
+    /// True when this session began (with a sign-in) after `req` arrived.
+    pub fn signed_in_during(&self, req: &AuthzRequest) -> bool {
+        req.session_at_start.as_deref() != Some(self.sid.as_str())
+    }
 }
 
 /// What the request needs next.
@@ -357,7 +394,7 @@ pub fn decide(
     let needs_sign_in = match session {
         None => true,
         Some(s) => {
-            (req.prompt.login && s.auth_time < req.requested_at)
+            (req.prompt.login && !s.signed_in_during(req))
                 || req.max_age.is_some_and(|m| now - s.auth_time > m)
                 || req.hint_sub.as_ref().is_some_and(|h| *h != s.user_id)
         }
@@ -372,7 +409,11 @@ pub fn decide(
             Next::SignIn
         };
     }
-    let needs_consent = !client.skip_consent && (req.prompt.consent || !consent_covers);
+    let extra_claims =
+        !crate::oidc::claims::beyond_scopes(&req.scope, req.claims_value().as_ref()).is_empty();
+    let needs_consent =
+        !client.skip_consent && (req.prompt.consent || !consent_covers || extra_claims);
+
     if needs_consent {
         return if req.prompt.none {
             Next::Fail(OAuthError::new(
@@ -389,7 +430,7 @@ pub fn decide(
 /// The acr value: "1" when the person entered credentials for this
 /// request, "0" when an existing session was reused (as Keycloak reports).
 pub fn acr_for(req: &AuthzRequest, session: &SessionInfo) -> &'static str {
-    if session.auth_time >= req.requested_at {
+    if session.signed_in_during(req) {
         "1"
     } else {
         "0"
@@ -610,9 +651,11 @@ mod tests {
     fn decisions() {
         let c = client(false);
         let mut r = validate(&params(&[]), &c, None, 100).unwrap();
+        r.session_at_start = Some("sid-1".into());
         let s = SessionInfo {
             user_id: "u".into(),
             auth_time: 50,
+            sid: "sid-1".into(),
         };
         assert_eq!(decide(&r, &c, None, false, 100), Next::SignIn);
         assert_eq!(decide(&r, &c, Some(&s), false, 100), Next::Consent);
@@ -622,7 +665,10 @@ mod tests {
         let fresh = SessionInfo {
             user_id: "u".into(),
             auth_time: 100,
+            sid: "sid-2".into(),
         };
+        assert_eq!(acr_for(&r, &fresh), "1");
+        assert_eq!(acr_for(&r, &s), "0");
         assert_eq!(decide(&r, &c, Some(&fresh), true, 101), Next::Issue);
         r.prompt = Prompt {
             none: true,

@@ -307,6 +307,24 @@ pub fn requested(request: Option<&Value>, target: Target) -> Vec<(String, Value)
         .unwrap_or_default()
 }
 
+/// Claims the `claims` parameter asks for that the requested scopes do not
+/// release: the person must consent to them explicitly, every time.
+pub fn beyond_scopes(scopes: &ScopeSet, claims_request: Option<&Value>) -> Vec<String> {
+    let by_scope: Vec<&str> = scopes.iter().flat_map(claims_of_scope).copied().collect();
+    let mut out: Vec<String> = Vec::new();
+    for target in [Target::IdToken, Target::Userinfo] {
+        for (claim, _) in requested(claims_request, target) {
+            let is_user_claim = ["profile", "email", "address", "phone"]
+                .iter()
+                .any(|s| claims_of_scope(s).contains(&claim.as_str()));
+            if is_user_claim && !by_scope.contains(&claim.as_str()) && !out.contains(&claim) {
+                out.push(claim);
+            }
+        }
+    }
+    out
+}
+
 /// The user claims released for `target`: those of the granted scopes plus
 /// those the `claims` parameter asked for (essential or voluntary).
 pub fn release(

@@ -51,6 +51,14 @@ impl Presented {
     /// Which client claims to be asking. For an assertion, its `sub`
     /// (unverified until [`authenticate`]).
     pub fn client_id(&self) -> OAuthResult<String> {
+        let id = self.claimed_id()?;
+        if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+            return Err(failed());
+        }
+        Ok(id)
+    }
+
+    fn claimed_id(&self) -> OAuthResult<String> {
         match self {
             Presented::Basic { client_id, .. }
             | Presented::Post { client_id, .. }
@@ -102,11 +110,10 @@ pub fn authenticate(
         return Err(failed());
     };
     if presented.method() != client.auth_method {
-        return Err(OAuthError::invalid_client(format!(
-            "this client must authenticate with {}",
-            client.auth_method.as_str()
-        )));
+        // The same answer as for an unknown client or a wrong secret.
+        return Err(failed());
     }
+
     match presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
             if client.secret_matches(secret.expose()) {

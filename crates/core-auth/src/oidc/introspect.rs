@@ -44,10 +44,17 @@ fn access(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> 
     let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
         return Ok(None);
     };
-    let row = tokens::find_access(&mut *o.pool.get()?, jti)?;
+    let mut conn = o.pool.get()?;
+    let row = tokens::find_access(&mut conn, jti)?;
     let Some(row) = row.filter(|r| r.revoked_at.is_none()) else {
         return Ok(Some(inactive()));
     };
+    if let Some(uid) = &row.user_id {
+        if crate::users::find_by_id(&mut conn, uid)?.is_none_or(|u| u.disabled) {
+            return Ok(Some(inactive()));
+        }
+    }
+
     let mut out = Map::new();
     out.insert("active".into(), json!(true));
     out.insert("token_type".into(), json!("access_token"));
@@ -81,7 +88,14 @@ fn refresh(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>>
     let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
         return Ok(None);
     };
-    let row = tokens::find_refresh(&mut *o.pool.get()?, jti)?;
+    let mut conn = o.pool.get()?;
+    let row = tokens::find_refresh(&mut conn, jti)?;
+    if let Some(r) = &row {
+        if crate::users::find_by_id(&mut conn, &r.user_id)?.is_none_or(|u| u.disabled) {
+            return Ok(Some(inactive()));
+        }
+    }
+
     let Some(row) = row.filter(|r| {
         r.used_at.is_none()
             && r.revoked_at.is_none()

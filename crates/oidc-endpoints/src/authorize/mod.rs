@@ -23,7 +23,7 @@ use crate::errors::PageError;
 use crate::form::{self, Form};
 use crate::identity::{CurrentUser, MaybeUser};
 use crate::pages::Layout;
-use crate::protocol::params::{from_query, Params};
+use crate::protocol::params::{from_query_allowing_nul, Params};
 use crate::util::{render, see_other, urlencode};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -46,7 +46,7 @@ async fn authorize_get(
     session: Session,
     user: MaybeUser,
 ) -> Result<HttpResponse, PageError> {
-    let params = from_query(req.query_string())
+    let params = from_query_allowing_nul(req.query_string())
         .map_err(|e| bad_request(format!("The authorization request is malformed: {e}.")))?;
     start(ctx, session, user.0, params).await
 }
@@ -58,9 +58,15 @@ async fn authorize_post(
     user: MaybeUser,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form::read_pairs(&req, &mut payload, ctx.config.max_body_bytes)
+    let malformed =
+        |e: form::BodyError| bad_request(format!("The authorization request is malformed: {e}."));
+    let body = form::read_body(&req, &mut payload, ctx.config.max_body_bytes)
         .await
-        .map_err(|e| bad_request(format!("The authorization request is malformed: {e}.")))?;
+        .map_err(malformed)?;
+    if !form::is_form(&req) {
+        return Err(malformed(form::BodyError::ContentType));
+    }
+    let pairs = form::parse_pairs_allowing_nul(&body).map_err(malformed)?;
     start(ctx, session, user.0, pairs.into_iter().collect()).await
 }
 
@@ -72,7 +78,14 @@ async fn start(
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let client_id = params.get("client_id").cloned().unwrap_or_default();
-    let client = ctx.db(move |c| clients::find(c, &client_id)).await?;
+    // An id no client can have is unknown without asking the database.
+    let client =
+        if client_id.is_empty() || client_id.len() > 256 || client_id.chars().any(char::is_control)
+        {
+            None
+        } else {
+            ctx.db(move |c| clients::find(c, &client_id)).await?
+        };
     let client = match authz::resolve_redirect(&params, client.as_ref()) {
         Err(AuthzError::Page(m)) => return Err(bad_request(m)),
         Err(AuthzError::Redirect { .. }) => {
@@ -106,7 +119,10 @@ async fn start(
             state,
             &ctx.config.issuer,
         )),
-        Ok(request) => proceed(&ctx, &session, user, request, client, None).await,
+        Ok(mut request) => {
+            request.session_at_start = user.as_ref().map(|u| u.sid.clone());
+            proceed(&ctx, &session, user, request, client, None).await
+        }
     }
 }
 
@@ -123,6 +139,7 @@ async fn proceed(
     let info = user.as_ref().map(|u| SessionInfo {
         user_id: u.id().to_string(),
         auth_time: u.auth_time,
+        sid: u.sid.clone(),
     });
     let consent_covers = match &user {
         Some(u) if !client.skip_consent => {
@@ -264,6 +281,8 @@ struct ConsentPage {
     redirect_host: String,
     email: String,
     scopes: Vec<ScopeLine>,
+    /// Individual claims asked for beyond the scopes (`claims` parameter).
+    claims: Vec<String>,
 }
 
 fn consent_page(
@@ -292,6 +311,10 @@ fn consent_page(
                 description: scopes::describe(s),
             })
             .collect(),
+        claims: core_auth::oidc::claims::beyond_scopes(
+            &request.scope,
+            request.claims_value().as_ref(),
+        ),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -343,6 +366,7 @@ async fn consent_submit(
     let info = SessionInfo {
         user_id: user.id().to_string(),
         auth_time: user.auth_time,
+        sid: user.sid.clone(),
     };
     issue(&ctx, &user, &info, request).await
 }

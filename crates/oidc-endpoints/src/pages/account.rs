@@ -76,13 +76,22 @@ pub struct LogoutForm {
 }
 
 /// Ends the server-side session: the old cookie no longer works.
-pub async fn logout(session: Session, form: Form<LogoutForm>) -> Result<HttpResponse, PageError> {
+pub async fn logout(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    form: Form<LogoutForm>,
+) -> Result<HttpResponse, PageError> {
     if !matches!(session.get::<String>(keys::USER_ID), Ok(Some(_))) {
         // Nobody to sign out (the session already ended): nothing changes.
         return Ok(see_other("/login"));
     }
     csrf::verify(&session, &form.csrf_token)?;
-    session.purge();
+    let sid = session
+        .get::<String>(keys::SID)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    crate::identity::sign_out(&ctx, &session, &sid).await?;
     Ok(see_other("/login?signed_out=1"))
 }
 

@@ -49,6 +49,9 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
         form_decode(id).ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
     let secret = form_decode(secret)
         .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+    if id.contains('\0') || secret.contains('\0') {
+        return Err(OAuthError::invalid_client("malformed Basic credentials"));
+    }
     Ok(Some((id, secret)))
 }
 
@@ -129,8 +132,13 @@ pub async fn authenticate(
         }
         _ => None,
     };
-    let client = ctx
-        .run(move |ctx| {
+    let jwks_uri = client
+        .as_ref()
+        .and_then(|c| c.jwks_uri.clone())
+        .filter(|_| jwks.is_some());
+    let attempt = {
+        let (client, presented) = (client.clone(), presented.clone());
+        ctx.run(move |ctx| {
             let mut conn = ctx.pool.get().map_err(OAuthError::from)?;
             client_auth::authenticate(
                 &mut conn,
@@ -141,7 +149,29 @@ pub async fn authenticate(
                 now,
             )
         })
-        .await?;
+        .await
+    };
+    let client = match (attempt, jwks_uri) {
+        (Ok(c), _) => c,
+        // The client may have rotated its keys since we cached them: fetch
+        // its JWKS once more and retry.
+        (Err(e), Some(uri)) if e.description.contains("signature") => {
+            let fresh = ctx.client_jwks.get(&uri, true).await;
+            ctx.run(move |ctx| {
+                let mut conn = ctx.pool.get().map_err(OAuthError::from)?;
+                client_auth::authenticate(
+                    &mut conn,
+                    ctx.oidc(),
+                    client,
+                    &presented,
+                    fresh.as_deref(),
+                    now,
+                )
+            })
+            .await?
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
     if client.is_public() && !allow_public {
         return Err(OAuthError::invalid_client("public clients cannot use this endpoint").into());
     }

@@ -18,6 +18,7 @@ use actix_web::web;
 pub fn cors() -> Cors {
     Cors::default()
         .allow_any_origin()
+        .send_wildcard()
         .allowed_methods(vec!["GET", "POST", "OPTIONS"])
         .allowed_headers(vec!["authorization", "content-type", "accept"])
         .max_age(3600)

@@ -20,6 +20,14 @@ pub fn describe(e: &BodyError) -> OAuthError {
     OAuthError::invalid_request(e.to_string())
 }
 
+/// Parameters of a query string, NUL characters allowed (the authorization
+/// endpoint reports them to the client itself).
+pub fn from_query_allowing_nul(query: &str) -> Result<Params, BodyError> {
+    Ok(form::parse_pairs_allowing_nul(query.as_bytes())?
+        .into_iter()
+        .collect())
+}
+
 /// Parameters of a query string.
 pub fn from_query(query: &str) -> Result<Params, BodyError> {
     Ok(form::parse_pairs(query.as_bytes())?.into_iter().collect())

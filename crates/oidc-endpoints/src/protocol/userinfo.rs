@@ -21,17 +21,17 @@ async fn bearer(
             let v = v
                 .to_str()
                 .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
-            match v.split_once(' ') {
-                Some((scheme, t))
-                    if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() =>
-                {
-                    Some(t.trim().to_string())
-                }
-                _ => {
-                    return Err(OAuthError::invalid_request(
-                        "use the Bearer authentication scheme",
-                    ))
-                }
+            let (scheme, t) = v.split_once(' ').unwrap_or((v, ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                // Another scheme carries no bearer token: answered like a
+                // request without one (RFC 6750 §3.1), with the challenge.
+                None
+            } else if t.trim().is_empty() {
+                return Err(OAuthError::invalid_request(
+                    "the Bearer credentials are empty",
+                ));
+            } else {
+                Some(t.trim().to_string())
             }
         }
     };

@@ -6,8 +6,9 @@
 use core_auth::clients::ClientSpec;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, Scope, TokenIntrospectionResponse, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
+    TokenIntrospectionResponse, TokenResponse,
 };
 use testkit::oidc::Outcome;
 use testkit::TestServer;
@@ -24,7 +25,9 @@ fn http() -> openidconnect::reqwest::Client {
 #[actix_web::test]
 async fn full_flow_with_the_openidconnect_crate_as_relying_party() {
     let srv = TestServer::start().await;
-    let user = srv.create_user("rp@example.com", "Relying Person", PASSWORD, &[]).await;
+    let user = srv
+        .create_user("rp@example.com", "Relying Person", PASSWORD, &[])
+        .await;
     let app = srv
         .register(ClientSpec {
             name: "Real RP".into(),
@@ -36,28 +39,53 @@ async fn full_flow_with_the_openidconnect_crate_as_relying_party() {
     let http = http();
 
     // Discovery and JWKS.
-    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(srv.url.clone()).unwrap(), &http)
-        .await
-        .expect("discovery");
-    let client = CoreClient::from_provider_metadata(meta, ClientId::new(app.client_id.clone()), app.secret.clone().map(ClientSecret::new))
-        .set_redirect_uri(RedirectUrl::new(app.redirect_uri.clone()).unwrap())
-        .set_introspection_url(IntrospectionUrl::new(srv.at("/introspect")).unwrap());
+    let meta =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(srv.url.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(app.client_id.clone()),
+        app.secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(app.redirect_uri.clone()).unwrap())
+    .set_introspection_url(IntrospectionUrl::new(srv.at("/introspect")).unwrap());
 
     // Authorization request through the real pages.
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, state, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("offline_access".into()))
         .set_pkce_challenge(challenge)
         .url();
     let browser = srv.client();
-    let outcome = srv.drive(&browser, auth_url.as_str(), Some(("rp@example.com", PASSWORD)), true).await;
-    let Outcome::Redirect { url, params } = &outcome else { panic!("no redirect: {outcome:?}") };
+    let outcome = srv
+        .drive(
+            &browser,
+            auth_url.as_str(),
+            Some(("rp@example.com", PASSWORD)),
+            true,
+        )
+        .await;
+    let Outcome::Redirect { url, params } = &outcome else {
+        panic!("no redirect: {outcome:?}")
+    };
     assert!(url.starts_with("https://rp.example.com/callback?"));
-    assert_eq!(params.get("state").map(String::as_str), Some(state.secret().as_str()));
-    assert_eq!(params.get("iss").map(String::as_str), Some(srv.url.as_str()), "RFC 9207 iss");
+    assert_eq!(
+        params.get("state").map(String::as_str),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        params.get("iss").map(String::as_str),
+        Some(srv.url.as_str()),
+        "RFC 9207 iss"
+    );
 
     // Code + PKCE for tokens.
     let tokens = client
@@ -68,55 +96,103 @@ async fn full_flow_with_the_openidconnect_crate_as_relying_party() {
         .await
         .expect("token exchange");
     let id_token = tokens.id_token().expect("an ID token");
-    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("ID token verifies against the JWKS");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("ID token verifies against the JWKS");
     assert_eq!(claims.subject().as_str(), user.user.id);
     assert_eq!(claims.email().map(|e| e.as_str()), Some("rp@example.com"));
     assert_eq!(claims.email_verified(), Some(true));
     assert!(claims.auth_time().is_some());
-    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&client.id_token_verifier()).unwrap()).unwrap();
-    assert_eq!(claims.access_token_hash(), Some(&at_hash), "at_hash binds the access token");
-    assert!(tokens.refresh_token().is_some(), "offline_access grants a refresh token");
-    let granted = tokens.scopes().unwrap().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims.access_token_hash(),
+        Some(&at_hash),
+        "at_hash binds the access token"
+    );
+    assert!(
+        tokens.refresh_token().is_some(),
+        "offline_access grants a refresh token"
+    );
+    let granted = tokens
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>();
     assert!(granted.contains(&"email".to_string()) && granted.contains(&"openid".to_string()));
 
     // Userinfo.
     let info: openidconnect::core::CoreUserInfoClaims = client
-        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+        .user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
         .unwrap()
         .request_async(&http)
         .await
         .expect("userinfo");
     assert_eq!(info.email().map(|e| e.as_str()), Some("rp@example.com"));
-    assert_eq!(info.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Relying Person"));
+    assert_eq!(
+        info.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        Some("Relying Person")
+    );
 
     // Introspection of the access token.
-    let intro = client.introspect(tokens.access_token()).request_async(&http).await.expect("introspect");
+    let intro = client
+        .introspect(tokens.access_token())
+        .request_async(&http)
+        .await
+        .expect("introspect");
     assert!(intro.active());
     assert_eq!(intro.sub(), Some(user.user.id.as_str()));
 
     // Refresh: a new pair, and the old refresh token is dead.
     let first_rt = tokens.refresh_token().unwrap().clone();
-    let refreshed = client.exchange_refresh_token(&first_rt).unwrap().request_async(&http).await.expect("refresh");
-    let second_rt = refreshed.refresh_token().expect("rotated refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&first_rt)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let second_rt = refreshed
+        .refresh_token()
+        .expect("rotated refresh token")
+        .clone();
     assert_ne!(second_rt.secret(), first_rt.secret());
     let refreshed_id = refreshed.id_token().expect("ID token on refresh");
     let rclaims = refreshed_id
         .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
         .expect("refreshed ID token verifies");
     assert_eq!(rclaims.subject(), claims.subject());
-    assert_eq!(rclaims.auth_time(), claims.auth_time(), "auth_time is the original sign-in");
+    assert_eq!(
+        rclaims.auth_time(),
+        claims.auth_time(),
+        "auth_time is the original sign-in"
+    );
 
     // Revocation of the new access token (RFC 7009). The oauth2 crate only
     // revokes over https, so this one request is made by hand.
     let (status, _, _) = srv
         .post_form(
             "/revoke",
-            &[("token", refreshed.access_token().secret()), ("token_type_hint", "access_token")],
+            &[
+                ("token", refreshed.access_token().secret()),
+                ("token_type_hint", "access_token"),
+            ],
             Some((&app.client_id, app.secret.as_deref().unwrap())),
         )
         .await;
     assert_eq!(status, 200);
-    let intro = client.introspect(refreshed.access_token()).request_async(&http).await.unwrap();
+    let intro = client
+        .introspect(refreshed.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
     assert!(!intro.active(), "revoked access token is inactive");
     let r: Result<openidconnect::core::CoreUserInfoClaims, _> = client
         .user_info(refreshed.access_token().clone(), None)
@@ -141,13 +217,27 @@ async fn full_flow_with_the_openidconnect_crate_as_relying_party() {
     // The session is gone: a silent request now fails with login_required.
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
     let (again, _, _) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_prompt(openidconnect::core::CoreAuthPrompt::None)
         .set_pkce_challenge(challenge)
         .url();
     let o = srv.drive(&browser, again.as_str(), None, true).await;
-    assert_eq!(o.params().get("error").map(String::as_str), Some("login_required"));
+    assert_eq!(
+        o.params().get("error").map(String::as_str),
+        Some("login_required")
+    );
     // The offline_access grant survives the logout.
-    let after_logout = client.exchange_refresh_token(&second_rt).unwrap().request_async(&http).await;
-    assert!(after_logout.is_ok(), "offline grants survive RP-initiated logout: {after_logout:?}");
+    let after_logout = client
+        .exchange_refresh_token(&second_rt)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(
+        after_logout.is_ok(),
+        "offline grants survive RP-initiated logout: {after_logout:?}"
+    );
 }

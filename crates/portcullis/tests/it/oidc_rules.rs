@@ -20,7 +20,11 @@ async fn code_replay_is_refused_and_revokes_the_first_access_token() {
     let (status, again) = exchange(&srv, &app, &code, &verifier).await;
     assert_eq!(status, 400);
     assert_eq!(s(&again, "error"), "invalid_grant");
-    assert_eq!(userinfo_status(&srv, &at).await, 401, "tokens from a replayed code are revoked");
+    assert_eq!(
+        userinfo_status(&srv, &at).await,
+        401,
+        "tokens from a replayed code are revoked"
+    );
 }
 
 #[actix_web::test]
@@ -47,7 +51,10 @@ async fn redirect_uri_with_an_added_suffix_or_query_shows_an_error_page_and_neve
         let r = b.get(u.as_str()).send().await.unwrap();
         assert_eq!(r.status(), 400, "{bad}");
         assert!(location(&r).is_none(), "no redirect for {bad}");
-        assert!(r.text().await.unwrap().contains("not one registered"), "{bad}");
+        assert!(
+            r.text().await.unwrap().contains("not one registered"),
+            "{bad}"
+        );
     }
 }
 
@@ -71,13 +78,19 @@ async fn several_redirect_uris_make_redirect_uri_required() {
     let app = srv
         .register(ClientSpec {
             name: "Two".into(),
-            redirect_uris: vec!["https://a.example.com/cb".into(), "https://b.example.com/cb".into()],
+            redirect_uris: vec![
+                "https://a.example.com/cb".into(),
+                "https://b.example.com/cb".into(),
+            ],
             ..ClientSpec::default()
         })
         .await;
     let r = srv
         .client()
-        .get(srv.at(&format!("/authorize?response_type=code&client_id={}&scope=openid", app.client_id)))
+        .get(srv.at(&format!(
+            "/authorize?response_type=code&client_id={}&scope=openid",
+            app.client_id
+        )))
         .send()
         .await
         .unwrap();
@@ -95,7 +108,11 @@ async fn pkce_downgrade_is_refused() {
     let (status, _, body) = srv
         .post_form(
             "/token",
-            &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", &app.redirect_uri)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &c),
+                ("redirect_uri", &app.redirect_uri),
+            ],
             Some((&app.client_id, app.secret.as_deref().unwrap())),
         )
         .await;
@@ -126,14 +143,26 @@ async fn plain_pkce_is_refused_and_public_clients_must_use_pkce() {
         .await;
     let b = signed_in(&srv, "plain@example.com").await;
     let (verifier, _) = pkce();
-    let url = authorize_url(&srv, &spa, &[("code_challenge", &verifier), ("code_challenge_method", "plain"), ("state", "s1")]);
+    let url = authorize_url(
+        &srv,
+        &spa,
+        &[
+            ("code_challenge", &verifier),
+            ("code_challenge_method", "plain"),
+            ("state", "s1"),
+        ],
+    );
     let o = srv.drive(&b, &url, None, true).await;
     assert_eq!(o.params()["error"], "invalid_request");
     assert_eq!(o.params()["state"], "s1");
     assert_eq!(o.params()["iss"], srv.url);
     let url = authorize_url(&srv, &spa, &[("state", "s2")]);
     let o = srv.drive(&b, &url, None, true).await;
-    assert_eq!(o.params()["error"], "invalid_request", "public client without PKCE");
+    assert_eq!(
+        o.params()["error"],
+        "invalid_request",
+        "public client without PKCE"
+    );
     // With S256 the public client gets tokens with auth method `none`.
     let (c, verifier) = code(&srv, &b, &spa, &[]).await;
     let (status, _, body) = srv
@@ -177,7 +206,8 @@ async fn codes_expire_after_their_lifetime() {
     let app = srv.web_client().await;
     let b = signed_in(&srv, "expire@example.com").await;
     let (c, verifier) = code(&srv, &b, &app, &[]).await;
-    srv.clock.advance(srv.ctx.config.tokens.authorization_code_lifetime_secs + 1);
+    srv.clock
+        .advance(srv.ctx.config.tokens.authorization_code_lifetime_secs + 1);
     let (status, body) = exchange(&srv, &app, &c, &verifier).await;
     assert_eq!(status, 400);
     assert_eq!(s(&body, "error"), "invalid_grant");
@@ -188,7 +218,16 @@ async fn prompt_none_without_a_session_gives_login_required() {
     let srv = TestServer::start().await;
     let app = srv.web_client().await;
     let (_, challenge) = pkce();
-    let url = authorize_url(&srv, &app, &[("prompt", "none"), ("state", "silent"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("prompt", "none"),
+            ("state", "silent"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     let o = srv.drive(&srv.client(), &url, None, true).await;
     let p = o.params();
     assert_eq!(p["error"], "login_required");
@@ -213,16 +252,33 @@ async fn max_age_forces_a_new_sign_in_with_a_later_auth_time() {
     let b = signed_in(&srv, "maxage@example.com").await;
     let (c, v) = code(&srv, &b, &app, &[]).await;
     let (_, first) = exchange(&srv, &app, &c, &v).await;
-    let t1 = jwt_claims(&s(&first, "id_token"))["auth_time"].as_i64().unwrap();
+    let t1 = jwt_claims(&s(&first, "id_token"))["auth_time"]
+        .as_i64()
+        .unwrap();
     srv.clock.advance(5);
     // max_age=1 has passed: the sign-in page appears, then a later auth_time.
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&srv, &app, &[("max_age", "1"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("max_age", "1"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     let without_password = srv.drive(&b, &url, None, true).await;
-    assert!(matches!(without_password, Outcome::Page { status: 200, ref body } if body.contains("action=\"/login\"")), "sign-in page shown");
-    let o = srv.drive(&b, &url, Some(("maxage@example.com", PASSWORD)), true).await;
+    assert!(
+        matches!(without_password, Outcome::Page { status: 200, ref body } if body.contains("action=\"/login\"")),
+        "sign-in page shown"
+    );
+    let o = srv
+        .drive(&b, &url, Some(("maxage@example.com", PASSWORD)), true)
+        .await;
     let (_, second) = exchange(&srv, &app, &o.code(), &verifier).await;
-    let t2 = jwt_claims(&s(&second, "id_token"))["auth_time"].as_i64().unwrap();
+    let t2 = jwt_claims(&s(&second, "id_token"))["auth_time"]
+        .as_i64()
+        .unwrap();
     assert!(t2 >= t1 + 5, "auth_time {t2} must be later than {t1}");
     // max_age large enough: no sign-in needed.
     let (c, v) = code(&srv, &b, &app, &[("max_age", "3600")]).await;
@@ -237,14 +293,30 @@ async fn prompt_login_forces_a_fresh_sign_in() {
     srv.clock.advance(3);
     let url = authorize_url(&srv, &app, &[("prompt", "login")]);
     let o = srv.drive(&b, &url, None, true).await;
-    assert!(matches!(o, Outcome::Page { ref body, .. } if body.contains("action=\"/login\"")), "form shown although signed in");
+    assert!(
+        matches!(o, Outcome::Page { ref body, .. } if body.contains("action=\"/login\"")),
+        "form shown although signed in"
+    );
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&srv, &app, &[("prompt", "login"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
-    let o = srv.drive(&b, &url, Some(("login@example.com", PASSWORD)), true).await;
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("prompt", "login"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let o = srv
+        .drive(&b, &url, Some(("login@example.com", PASSWORD)), true)
+        .await;
     let (_, t) = exchange(&srv, &app, &o.code(), &verifier).await;
     let claims = jwt_claims(&s(&t, "id_token"));
     assert_eq!(claims["auth_time"].as_i64(), Some(srv.ctx.now()));
-    assert_eq!(claims["acr"], "1", "credentials were entered for this request");
+    assert_eq!(
+        claims["acr"], "1",
+        "credentials were entered for this request"
+    );
 }
 
 #[actix_web::test]
@@ -260,28 +332,57 @@ async fn consent_is_asked_once_remembered_and_can_be_withdrawn() {
     let at = s(&tokens, "access_token");
     // Remembered: prompt=none now succeeds.
     let (_, challenge) = pkce();
-    let url = authorize_url(&srv, &app, &[("prompt", "none"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
-    assert!(srv.drive(&b, &url, None, true).await.params().contains_key("code"));
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("prompt", "none"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    assert!(srv
+        .drive(&b, &url, None, true)
+        .await
+        .params()
+        .contains_key("code"));
     // A wider scope asks again.
     let url = authorize_url(&srv, &app, &[("prompt", "none"), ("scope", "openid phone")]);
-    assert_eq!(srv.drive(&b, &url, None, true).await.params()["error"], "consent_required");
+    assert_eq!(
+        srv.drive(&b, &url, None, true).await.params()["error"],
+        "consent_required"
+    );
     // prompt=consent shows the page even when remembered.
     let url = authorize_url(&srv, &app, &[("prompt", "consent")]);
     let r = b.get(&url).send().await.unwrap();
-    assert!(r.text().await.unwrap().contains("action=\"/authorize/consent\""));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("action=\"/authorize/consent\""));
     // Withdraw on the account page: listed, then gone, tokens dead.
     let (_, page) = srv.get(&b, "/account").await;
     assert!(page.contains("Test App"));
     let r = b
         .post(srv.at("/account/consents/withdraw"))
-        .form(&[("csrf_token", testkit::html::csrf(&page).as_str()), ("client_id", app.client_id.as_str())])
+        .form(&[
+            ("csrf_token", testkit::html::csrf(&page).as_str()),
+            ("client_id", app.client_id.as_str()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(userinfo_status(&srv, &at).await, 401, "withdrawing consent revokes tokens");
+    assert_eq!(
+        userinfo_status(&srv, &at).await,
+        401,
+        "withdrawing consent revokes tokens"
+    );
     let url = authorize_url(&srv, &app, &[("prompt", "none")]);
-    assert_eq!(srv.drive(&b, &url, None, true).await.params()["error"], "consent_required");
+    assert_eq!(
+        srv.drive(&b, &url, None, true).await.params()["error"],
+        "consent_required"
+    );
 }
 
 #[actix_web::test]
@@ -297,8 +398,20 @@ async fn skip_consent_clients_go_straight_to_the_code() {
         .await;
     let b = signed_in(&srv, "skip@example.com").await;
     let (_, challenge) = pkce();
-    let url = authorize_url(&srv, &app, &[("prompt", "none"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
-    assert!(srv.drive(&b, &url, None, true).await.params().contains_key("code"));
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("prompt", "none"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    assert!(srv
+        .drive(&b, &url, None, true)
+        .await
+        .params()
+        .contains_key("code"));
 }
 
 #[actix_web::test]
@@ -309,16 +422,34 @@ async fn form_post_answers_with_an_auto_submitting_form() {
     let (_, challenge) = pkce();
     // Consent first, then a form_post request.
     code(&srv, &b, &app, &[]).await;
-    let url = authorize_url(&srv, &app, &[("response_mode", "form_post"), ("state", "fp"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("response_mode", "form_post"),
+            ("state", "fp"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     let r = b.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("form-action https://app.example.com"), "{csp}");
     let body = r.text().await.unwrap();
     assert!(body.contains("action=\"https://app.example.com/callback\""));
     assert!(testkit::html::input_value(&body, "code").is_some());
-    assert_eq!(testkit::html::input_value(&body, "state").as_deref(), Some("fp"));
-    assert_eq!(testkit::html::input_value(&body, "iss").as_deref(), Some(srv.url.as_str()));
+    assert_eq!(
+        testkit::html::input_value(&body, "state").as_deref(),
+        Some("fp")
+    );
+    assert_eq!(
+        testkit::html::input_value(&body, "iss").as_deref(),
+        Some(srv.url.as_str())
+    );
 }
 
 #[actix_web::test]
@@ -331,32 +462,79 @@ async fn id_token_hints_with_alg_none_or_a_foreign_key_are_refused() {
     let genuine = s(&tokens, "id_token");
     let claims = jwt_claims(&genuine);
     use base64::Engine as _;
-    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-    let none = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "JWT"})), b64(&claims));
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
+        b64(&claims)
+    );
     let foreign = {
         let kp = josekit::jws::RS256.generate_key_pair(2048).unwrap();
-        let signer = josekit::jws::RS256.signer_from_der(kp.to_der_private_key()).unwrap();
+        let signer = josekit::jws::RS256
+            .signer_from_der(kp.to_der_private_key())
+            .unwrap();
         let mut h = josekit::jws::JwsHeader::new();
         h.set_key_id(jwt_header(&genuine)["kid"].as_str().unwrap());
         josekit::jws::serialize_compact(&serde_json::to_vec(&claims).unwrap(), &h, &signer).unwrap()
     };
-    for (name, hint) in [("alg none", none.as_str()), ("foreign key", foreign.as_str())] {
+    for (name, hint) in [
+        ("alg none", none.as_str()),
+        ("foreign key", foreign.as_str()),
+    ] {
         let (_, challenge) = pkce();
-        let url = authorize_url(&srv, &app, &[("prompt", "none"), ("id_token_hint", hint), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+        let url = authorize_url(
+            &srv,
+            &app,
+            &[
+                ("prompt", "none"),
+                ("id_token_hint", hint),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        );
         let o = srv.drive(&b, &url, None, true).await;
-        assert_eq!(o.params()["error"], "invalid_request", "{name} at /authorize");
+        assert_eq!(
+            o.params()["error"],
+            "invalid_request",
+            "{name} at /authorize"
+        );
         let mut u = url::Url::parse(&srv.at("/end_session")).unwrap();
-        u.query_pairs_mut().append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", "https://app.example.com/signed-out");
+        u.query_pairs_mut()
+            .append_pair("id_token_hint", hint)
+            .append_pair(
+                "post_logout_redirect_uri",
+                "https://app.example.com/signed-out",
+            );
         let r = b.get(u.as_str()).send().await.unwrap();
         assert_eq!(r.status(), 400, "{name} at /end_session");
         assert!(location(&r).is_none());
     }
     // The genuine hint works with prompt=none.
     let (_, challenge) = pkce();
-    let url = authorize_url(&srv, &app, &[("prompt", "none"), ("id_token_hint", &genuine), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
-    assert!(srv.drive(&b, &url, None, true).await.params().contains_key("code"));
+    let url = authorize_url(
+        &srv,
+        &app,
+        &[
+            ("prompt", "none"),
+            ("id_token_hint", &genuine),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    assert!(srv
+        .drive(&b, &url, None, true)
+        .await
+        .params()
+        .contains_key("code"));
     let (_, page) = srv.get(&b, "/account").await;
-    assert_eq!(srv.get(&b, "/account").await.0, 200, "still signed in: {}", page.len());
+    assert_eq!(
+        srv.get(&b, "/account").await.0,
+        200,
+        "still signed in: {}",
+        page.len()
+    );
 }
 
 #[actix_web::test]
@@ -369,10 +547,17 @@ async fn post_logout_redirect_uri_with_an_added_query_is_not_followed() {
     let mut u = url::Url::parse(&srv.at("/end_session")).unwrap();
     u.query_pairs_mut()
         .append_pair("id_token_hint", &s(&tokens, "id_token"))
-        .append_pair("post_logout_redirect_uri", "https://app.example.com/signed-out?evil=1")
+        .append_pair(
+            "post_logout_redirect_uri",
+            "https://app.example.com/signed-out?evil=1",
+        )
         .append_pair("state", "z");
     let r = b.get(u.as_str()).send().await.unwrap();
-    assert_eq!(r.status(), 200, "signed out, but shown our page instead of redirecting");
+    assert_eq!(
+        r.status(),
+        200,
+        "signed out, but shown our page instead of redirecting"
+    );
     assert!(location(&r).is_none());
     assert!(r.text().await.unwrap().contains("You have signed out"));
     assert_eq!(srv.get(&b, "/account").await.0, 303, "the session is over");
@@ -386,7 +571,10 @@ async fn end_session_without_a_hint_asks_for_confirmation() {
     let mut u = url::Url::parse(&srv.at("/end_session")).unwrap();
     u.query_pairs_mut()
         .append_pair("client_id", &app.client_id)
-        .append_pair("post_logout_redirect_uri", "https://app.example.com/signed-out")
+        .append_pair(
+            "post_logout_redirect_uri",
+            "https://app.example.com/signed-out",
+        )
         .append_pair("state", "q");
     let r = b.get(u.as_str()).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -396,7 +584,10 @@ async fn end_session_without_a_hint_asks_for_confirmation() {
     // Without the CSRF token: refused, still signed in.
     let r = b
         .post(srv.at("/end_session/confirm"))
-        .form(&[("decision", "sign_out"), ("client_id", app.client_id.as_str())])
+        .form(&[
+            ("decision", "sign_out"),
+            ("client_id", app.client_id.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -405,12 +596,23 @@ async fn end_session_without_a_hint_asks_for_confirmation() {
     let form = [
         ("csrf_token", testkit::html::csrf(&page)),
         ("client_id", app.client_id.clone()),
-        ("post_logout_redirect_uri", "https://app.example.com/signed-out".to_string()),
+        (
+            "post_logout_redirect_uri",
+            "https://app.example.com/signed-out".to_string(),
+        ),
         ("state", "q".to_string()),
         ("decision", "sign_out".to_string()),
     ];
-    let r = b.post(srv.at("/end_session/confirm")).form(&form).send().await.unwrap();
-    assert_eq!(location(&r).as_deref(), Some("https://app.example.com/signed-out?state=q"));
+    let r = b
+        .post(srv.at("/end_session/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&r).as_deref(),
+        Some("https://app.example.com/signed-out?state=q")
+    );
     assert_eq!(srv.get(&b, "/account").await.0, 303);
 }
 
@@ -432,9 +634,25 @@ async fn logout_ends_the_session_refresh_tokens_but_not_offline_grants() {
     let (_, offline) = exchange(&srv, &app, &c, &v).await;
     assert!(!s(&online, "refresh_token").is_empty() && !s(&offline, "refresh_token").is_empty());
     let mut u = url::Url::parse(&srv.at("/end_session")).unwrap();
-    u.query_pairs_mut().append_pair("id_token_hint", &s(&online, "id_token"));
+    u.query_pairs_mut()
+        .append_pair("id_token_hint", &s(&online, "id_token"));
     assert_eq!(b.get(u.as_str()).send().await.unwrap().status(), 200);
-    assert_eq!(refresh(&srv, &app, &s(&online, "refresh_token"), None).await.0, 400, "session-bound refresh token ended");
-    assert_eq!(userinfo_status(&srv, &s(&online, "access_token")).await, 401);
-    assert_eq!(refresh(&srv, &app, &s(&offline, "refresh_token"), None).await.0, 200, "offline grant survives");
+    assert_eq!(
+        refresh(&srv, &app, &s(&online, "refresh_token"), None)
+            .await
+            .0,
+        400,
+        "session-bound refresh token ended"
+    );
+    assert_eq!(
+        userinfo_status(&srv, &s(&online, "access_token")).await,
+        401
+    );
+    assert_eq!(
+        refresh(&srv, &app, &s(&offline, "refresh_token"), None)
+            .await
+            .0,
+        200,
+        "offline grant survives"
+    );
 }

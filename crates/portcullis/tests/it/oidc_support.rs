@@ -16,9 +16,18 @@ pub async fn signed_in(srv: &TestServer, email: &str) -> reqwest::Client {
 
 /// Runs the authorization request (with PKCE) in `browser`, allowing
 /// consent; returns the code and the verifier.
-pub async fn code(srv: &TestServer, browser: &reqwest::Client, client: &TestClient, extra: &[(&str, &str)]) -> (String, String) {
+pub async fn code(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    client: &TestClient,
+    extra: &[(&str, &str)],
+) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let mut params: Vec<(&str, &str)> = vec![("code_challenge", &challenge), ("code_challenge_method", "S256"), ("state", "st")];
+    let mut params: Vec<(&str, &str)> = vec![
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("state", "st"),
+    ];
     params.extend_from_slice(extra);
     let url = authorize_url(srv, client, &params);
     let outcome = srv.drive(browser, &url, None, true).await;
@@ -26,7 +35,12 @@ pub async fn code(srv: &TestServer, browser: &reqwest::Client, client: &TestClie
 }
 
 /// Exchanges a code at /token with client_secret_basic.
-pub async fn exchange(srv: &TestServer, client: &TestClient, code: &str, verifier: &str) -> (u16, Value) {
+pub async fn exchange(
+    srv: &TestServer,
+    client: &TestClient,
+    code: &str,
+    verifier: &str,
+) -> (u16, Value) {
     let (status, _, json) = srv
         .post_form(
             "/token",
@@ -36,20 +50,35 @@ pub async fn exchange(srv: &TestServer, client: &TestClient, code: &str, verifie
                 ("redirect_uri", &client.redirect_uri),
                 ("code_verifier", verifier),
             ],
-            Some((&client.client_id, client.secret.as_deref().unwrap_or_default())),
+            Some((
+                &client.client_id,
+                client.secret.as_deref().unwrap_or_default(),
+            )),
         )
         .await;
     (status, json)
 }
 
 /// Refreshes with client_secret_basic.
-pub async fn refresh(srv: &TestServer, client: &TestClient, rt: &str, scope: Option<&str>) -> (u16, Value) {
+pub async fn refresh(
+    srv: &TestServer,
+    client: &TestClient,
+    rt: &str,
+    scope: Option<&str>,
+) -> (u16, Value) {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
     if let Some(s) = scope {
         form.push(("scope", s));
     }
     let (status, _, json) = srv
-        .post_form("/token", &form, Some((&client.client_id, client.secret.as_deref().unwrap_or_default())))
+        .post_form(
+            "/token",
+            &form,
+            Some((
+                &client.client_id,
+                client.secret.as_deref().unwrap_or_default(),
+            )),
+        )
         .await;
     (status, json)
 }
@@ -67,25 +96,34 @@ pub async fn userinfo_status(srv: &TestServer, at: &str) -> u16 {
 }
 
 pub fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The claims of a JWT (no verification: the server's own tests check it).
 pub fn jwt_claims(token: &str) -> Value {
     use base64::Engine as _;
     let part = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64url");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
 pub fn jwt_header(token: &str) -> Value {
     use base64::Engine as _;
     let part = token.split('.').next().expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64url");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON header")
 }
 
 /// A location header.
 pub fn location(r: &reqwest::Response) -> Option<String> {
-    r.headers().get("location").map(|v| v.to_str().unwrap().to_string())
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
 }

@@ -79,7 +79,40 @@ pub fn exchange(
                     "the refresh token has been revoked",
                 )));
             }
-            if !mark_used(c, &row.jti_hash, now)? {
+            let reuse = row.used_at.is_some();
+            if !reuse && (row.expires_at <= now || row.family_expires_at <= now) {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token has expired",
+                )));
+            }
+            if !reuse && !row.offline {
+                // Not an offline grant: it ends with the browser session.
+                let alive = match &row.sid {
+                    Some(sid) => {
+                        crate::sessions::is_alive(c, sid, now, (&o.config.session).into())?
+                    }
+                    None => false,
+                };
+                if !alive {
+                    return Ok(Err(OAuthError::invalid_grant(
+                        "the session this refresh token belongs to has ended",
+                    )));
+                }
+            }
+            let grant_scope = ScopeSet::parse(&row.scope);
+
+            let scope = match &requested {
+                // A refused scope does not use the token up.
+                Some(r) if !reuse && !r.is_subset_of(&grant_scope) => {
+                    return Ok(Err(OAuthError::invalid_scope(
+                        "the requested scope is wider than the scope originally granted",
+                    )))
+                }
+                Some(r) if !r.is_empty() => r.clone(),
+                _ => grant_scope.clone(),
+            };
+            // Atomic: of two concurrent uses exactly one marks the token.
+            if reuse || !mark_used(c, &row.jti_hash, now)? {
                 let revoked = tokens::revoke_family(c, &row.family_id, now)?;
                 tracing::warn!(
                     target: "audit",
@@ -94,21 +127,6 @@ pub fn exchange(
                     "the refresh token was already used; the grant has been revoked",
                 )));
             }
-            if row.expires_at <= now || row.family_expires_at <= now {
-                return Ok(Err(OAuthError::invalid_grant(
-                    "the refresh token has expired",
-                )));
-            }
-            let grant_scope = ScopeSet::parse(&row.scope);
-            let scope = match &requested {
-                Some(r) if !r.is_subset_of(&grant_scope) => {
-                    return Ok(Err(OAuthError::invalid_scope(
-                        "the requested scope is wider than the scope originally granted",
-                    )))
-                }
-                Some(r) if !r.is_empty() => r.clone(),
-                _ => grant_scope.clone(),
-            };
             let Some(user) = users::find_by_id(c, &row.user_id)?.filter(|u| !u.disabled) else {
                 return Ok(Err(OAuthError::invalid_grant(
                     "the account is no longer active",
