@@ -193,6 +193,11 @@ pub fn maintain(
         let needs_key = write_tx(&mut conn, |c| -> CoreResult<bool> {
             lock(c)?;
             let rows = load_rows(c)?;
+            // Keys stored under another key-encryption key would be mixed in
+            // with ours: refuse before changing anything.
+            if let Some(r) = rows.iter().find(|r| r.state == "active").or(rows.first()) {
+                kek.decrypt(r.kid.as_bytes(), &r.private_key)?;
+            }
             let mut active = rows.iter().find(|r| r.state == "active").cloned();
             let mut next = rows.iter().find(|r| r.state == "next").cloned();
 

@@ -296,3 +296,195 @@ fn serve_from_nothing_with_a_bootstrap_admin_and_json_logs() {
         assert!(!all.contains(secret), "{secret:?} leaked into the logs");
     }
 }
+
+#[test]
+fn clients_create_show_rotate_and_delete() {
+    let env = Env::new();
+    let out = env.run(
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Web App",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--post-logout-redirect-uri",
+            "https://app.example.com/bye",
+            "--scope",
+            "api:read",
+            "--skip-consent",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 43, "256 random bits, base64url");
+    assert_eq!(created["auth_method"], "client_secret_basic");
+    assert_eq!(
+        created["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+
+    let out = env.run(&["clients", "show", &id], "");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["name"], "Web App");
+    assert!(
+        shown.get("client_secret").is_none() && !text(&out.stdout).contains(&secret),
+        "the secret is shown once"
+    );
+
+    let out = env.run(&["clients", "rotate-secret", &id], "");
+    let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+
+    let out = env.run(&["clients", "list"], "");
+    assert!(text(&out.stdout).contains(&id));
+
+    let out = env.run(
+        &[
+            "clients",
+            "create",
+            "--name",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:3000/cb",
+        ],
+        "",
+    );
+    let spa: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(spa["auth_method"], "none");
+    assert!(
+        spa.get("client_secret").is_none(),
+        "public clients have no secret"
+    );
+
+    assert_user_error(
+        &env.run(
+            &[
+                "clients",
+                "create",
+                "--name",
+                "Bad",
+                "--redirect-uri",
+                "http://app.example.com/cb",
+            ],
+            "",
+        ),
+        "loopback",
+    );
+    assert_user_error(
+        &env.run(
+            &[
+                "clients",
+                "create",
+                "--name",
+                "Bad",
+                "--redirect-uri",
+                "https://app.example.com/cb#x",
+            ],
+            "",
+        ),
+        "fragment",
+    );
+    assert_user_error(
+        &env.run(
+            &[
+                "clients",
+                "create",
+                "--name",
+                "Bad",
+                "--public",
+                "--grant-type",
+                "client_credentials",
+            ],
+            "",
+        ),
+        "public client cannot use client_credentials",
+    );
+    assert_user_error(
+        &env.run(
+            &[
+                "clients",
+                "create",
+                "--name",
+                "Bad",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--auth-method",
+                "private_key_jwt",
+            ],
+            "",
+        ),
+        "JWKS",
+    );
+
+    let out = env.run(&["clients", "delete", &id], "");
+    assert!(out.status.success());
+    assert_user_error(&env.run(&["clients", "show", &id], ""), "no client");
+    assert_user_error(&env.run(&["clients", "delete", &id], ""), "no client");
+}
+
+#[test]
+fn keys_list_and_rotate() {
+    let env = Env::new();
+    // The first rotation creates the active and next keys, then activates the next one.
+    let out = env.run(&["keys", "rotate"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.run(&["keys", "list", "--json"], "");
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "active").count(),
+        1,
+        "{states:?}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| **s == "next").count(),
+        1,
+        "{states:?}"
+    );
+    let active_before = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "active")
+        .unwrap()["kid"]
+        .clone();
+    let next_before = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "next")
+        .unwrap()["kid"]
+        .clone();
+    let out = env.run(&["keys", "rotate"], "");
+    let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rotated["activated"],
+        serde_json::json!([next_before]),
+        "the published next key signs now"
+    );
+    assert_eq!(rotated["retired"], serde_json::json!([active_before]));
+    let table = text(&env.run(&["keys", "list"], "").stdout);
+    assert!(
+        table.contains("retired") && table.contains("active") && table.contains("next"),
+        "{table}"
+    );
+    assert!(
+        env.dir.path().join("data/key-encryption-key").exists(),
+        "a development key-encryption key was generated"
+    );
+    // Another key-encryption key cannot use the stored keys.
+    let mut c = env.cmd(&["keys", "rotate"]);
+    c.env("PORTCULLIS_KEY_ENCRYPTION_KEY", "ab".repeat(32));
+    let out = c.output().unwrap();
+    assert_user_error(&out, "key-encryption key");
+}
