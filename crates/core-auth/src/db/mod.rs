@@ -165,7 +165,10 @@ pub fn pool_for(
     drop(probe);
     r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(size.min(2)))
+        // No background replenishment: a connection is opened when one is
+        // needed and then kept. (A replenishing thread still inside libpq
+        // when a short-lived process such as the CLI exits can crash it.)
+        .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(timeout_secs.max(1)))
         .build(manager)
         .map_err(CoreError::from)
