@@ -51,6 +51,111 @@ pub struct Config {
     pub session: SessionConfig,
     pub tokens: TokensConfig,
     pub keys: KeysConfig,
+    pub mail: MailConfig,
+    pub accounts: AccountsConfig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Each message as an `.eml` file in `<data_dir>/outbox`.
+    #[default]
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (only for a relay on the same host or network).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `file` (default) or `smtp`.
+    pub transport: MailTransport,
+    /// Sender address; empty means `no-reply@<issuer host>`.
+    pub from_address: String,
+    /// Sender display name.
+    pub from_name: String,
+    /// How often the outbox worker looks for mail to send, in seconds.
+    pub poll_interval_secs: u64,
+    /// Longest wait between two delivery attempts of one message, in seconds.
+    pub max_retry_interval_secs: i64,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// 0: the default for the TLS mode (25, 587 or 465).
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Empty: no authentication.
+    pub username: String,
+    pub password: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// An unverified email address cannot finish an OpenID Connect sign-in.
+    pub require_verified_email: bool,
+    /// Lifetime of email verification links, in seconds.
+    pub verification_link_lifetime_secs: i64,
+    /// Lifetime of password reset links, in seconds.
+    pub reset_link_lifetime_secs: i64,
+    /// A password reset also ends offline_access grants.
+    pub reset_revokes_offline_grants: bool,
+    /// Shortest time between two verification mails to one account, in seconds.
+    pub resend_interval_secs: i64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::File,
+            from_address: String::new(),
+            from_name: "Portcullis".into(),
+            poll_interval_secs: 2,
+            max_retry_interval_secs: 900,
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 0,
+            tls: SmtpTls::Starttls,
+            username: String::new(),
+            password: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            require_verified_email: false,
+            verification_link_lifetime_secs: 24 * 3600,
+            reset_link_lifetime_secs: 3600,
+            reset_revokes_offline_grants: true,
+            resend_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -178,6 +283,8 @@ impl Default for Config {
             session: SessionConfig::default(),
             tokens: TokensConfig::default(),
             keys: KeysConfig::default(),
+            mail: MailConfig::default(),
+            accounts: AccountsConfig::default(),
         }
     }
 }
@@ -347,6 +454,39 @@ impl Config {
         {
             return Err(CoreError::Config(
                 "keys: rotation_period_secs and refresh_interval_secs must be positive, prepublish_secs and jwks_max_age_secs not negative".into(),
+            ));
+        }
+        if self.mail.from_address.is_empty() {
+            self.mail.from_address = format!(
+                "no-reply@{}",
+                host.trim_start_matches('[').trim_end_matches(']')
+            );
+        }
+        if !self.mail.from_address.contains('@')
+            || self.mail.from_name.contains(['<', '>', '"', '\r', '\n'])
+        {
+            return Err(CoreError::Config(
+                "mail: from_address must be an email address and from_name plain text".into(),
+            ));
+        }
+        if self.mail.transport == MailTransport::Smtp && self.mail.smtp.host.trim().is_empty() {
+            return Err(CoreError::Config(
+                "mail.smtp.host: required when mail.transport = \"smtp\"".into(),
+            ));
+        }
+        if self.mail.poll_interval_secs == 0
+            || self.mail.max_retry_interval_secs <= 0
+            || self.mail.smtp.timeout_secs == 0
+        {
+            return Err(CoreError::Config("mail: poll_interval_secs, max_retry_interval_secs and smtp.timeout_secs must be positive".into()));
+        }
+        let a = &self.accounts;
+        if a.verification_link_lifetime_secs <= 0
+            || a.reset_link_lifetime_secs <= 0
+            || a.resend_interval_secs < 0
+        {
+            return Err(CoreError::Config(
+                "accounts: link lifetimes must be positive".into(),
             ));
         }
         if self.max_body_bytes < 1024 {

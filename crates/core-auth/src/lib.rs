@@ -4,13 +4,16 @@
 //! database connection and the current time (`now`, Unix seconds) and return
 //! domain results. The web crates call them inside `web::block`.
 
+pub mod accounts;
 pub mod admin_stats;
 pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod email_tokens;
 pub mod error;
 pub mod keys;
+pub mod mail;
 pub mod oidc;
 pub mod password;
 pub mod secret;

@@ -206,3 +206,17 @@ pub fn list_for_user(conn: &mut DbConn, user_id: &str) -> CoreResult<Vec<Session
         .order(sessions::last_seen_at.desc())
         .load(conn)?)
 }
+
+/// Ends every session of a user but the one with public id `keep_sid`.
+pub fn delete_for_user_except(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep_sid: &str,
+) -> CoreResult<usize> {
+    Ok(diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::sid.ne(keep_sid)),
+    )
+    .execute(conn)?)
+}

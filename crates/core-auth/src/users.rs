@@ -379,3 +379,59 @@ pub fn update_profile(
     }
     find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))
 }
+
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    user_id: &str,
+    hash: &str,
+    now: UnixTime,
+) -> CoreResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(Some(hash)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_email_verified(conn: &mut DbConn, user_id: &str, now: UnixTime) -> CoreResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves the account to a (verified) new address; `EmailTaken` when another
+/// account has it.
+pub fn set_email(conn: &mut DbConn, user_id: &str, email: &str, now: UnixTime) -> CoreResult<()> {
+    let (email, key) = normalize_email(email).map_err(|m| {
+        let mut v = ValidationErrors::default();
+        v.add("email", m);
+        CoreError::Validation(v)
+    })?;
+    let taken: i64 = users::table
+        .filter(users::email_key.eq(&key))
+        .filter(users::id.ne(user_id))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(CoreError::EmailTaken);
+    }
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::email.eq(&email),
+            users::email_key.eq(&key),
+            users::email_verified.eq(true),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => CoreError::EmailTaken,
+            other => CoreError::Database(other),
+        })?;
+    Ok(())
+}

@@ -49,6 +49,13 @@ impl AppContext {
         Timeouts::from(&self.config.session)
     }
 
+    pub fn mailer(&self) -> core_auth::accounts::Mailer<'_> {
+        core_auth::accounts::Mailer {
+            config: &self.config,
+            kek: self.keys.kek(),
+        }
+    }
+
     pub fn oidc(&self) -> Oidc<'_> {
         Oidc {
             pool: &self.pool,

@@ -466,6 +466,9 @@ fn serve(cfg: Config) -> Result<(), UserError> {
         .map_err(|e| UserError(format!("cannot listen on {bind}: {e}")))?;
     actix_web::rt::System::new().block_on(async move {
         let server = server::start(ctx.clone(), listener)?;
+        let transport = crate::mailer::build(&ctx.config)?;
+        tracing::info!("{}", crate::mailer::describe(&ctx.config));
+        crate::mailer::spawn(ctx.clone(), transport);
         server::spawn_jobs(ctx);
         tracing::info!(%bind, %issuer, "Portcullis is listening");
         server.await.map_err(|e| UserError(format!("server: {e}")))

@@ -4,4 +4,5 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod logging;
+pub mod mailer;
 pub mod server;

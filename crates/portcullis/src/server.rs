@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use core_auth::keys::store;
+use core_auth::mail::outbox;
 use core_auth::oidc::tokens;
 use core_auth::secret::random_bytes;
 use core_auth::{server_secrets, sessions, CoreResult};
@@ -132,7 +133,7 @@ pub fn spawn_jobs(ctx: AppContext) {
                 .db(move |c| {
                     Ok((
                         sessions::prune_expired(c, now, t)?,
-                        tokens::prune_expired(c, now)?,
+                        tokens::prune_expired(c, now)? + outbox::prune(c, now, 7 * 24 * 3600)?,
                     ))
                 })
                 .await;

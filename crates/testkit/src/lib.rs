@@ -12,6 +12,7 @@
 pub mod browser;
 pub mod db;
 pub mod html;
+pub mod mail;
 pub mod oidc;
 pub mod server;
 

@@ -154,7 +154,26 @@ async fn proceed(
         _ => true,
     };
     let issuer = ctx.config.issuer.clone();
-    match authz::decide(&request, &client, info.as_ref(), consent_covers, now) {
+    let mut next = authz::decide(&request, &client, info.as_ref(), consent_covers, now);
+    // With `accounts.require_verified_email`, an unverified address stops
+    // the sign-in here, with a way to get a new link and continue.
+    if let (Next::Consent | Next::Issue, Some(u)) = (&next, &user) {
+        if ctx.config.accounts.require_verified_email && !u.user.user.email_verified {
+            if request.prompt.none {
+                next = Next::Fail(OAuthError::new(
+                    ErrorCode::InteractionRequired,
+                    "the user must verify their email address",
+                ));
+            } else {
+                let rid = match rid {
+                    Some(r) => r,
+                    None => pending::put(session, &request, now)?,
+                };
+                return verify_first(session, u, &rid);
+            }
+        }
+    }
+    match next {
         Next::SignIn => {
             let rid = match rid {
                 Some(r) => r,
@@ -369,4 +388,28 @@ async fn consent_submit(
         sid: user.sid.clone(),
     };
     issue(&ctx, &user, &info, request).await
+}
+
+#[derive(Template)]
+#[template(path = "verify_required.html")]
+struct VerifyRequired {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    resume: String,
+}
+
+fn verify_first(
+    session: &Session,
+    user: &CurrentUser,
+    rid: &str,
+) -> Result<HttpResponse, PageError> {
+    let csrf = csrf::token(session)?;
+    let page = VerifyRequired {
+        layout: Layout::for_user("Confirm your email address", user, &csrf),
+        csrf,
+        email: user.user.user.email.clone(),
+        resume: format!("/authorize/resume?rid={rid}"),
+    };
+    Ok(render(StatusCode::FORBIDDEN, &page))
 }

@@ -36,6 +36,7 @@ struct AccountPage {
 pub struct AccountQuery {
     saved: Option<String>,
     withdrawn: Option<String>,
+    verification: String,
 }
 
 pub async fn show(
@@ -51,6 +52,13 @@ pub async fn show(
         Some("Your profile was saved.".to_string())
     } else if q.withdrawn.is_some() {
         Some("Access withdrawn. The application's tokens no longer work.".to_string())
+    } else if q.verification == "sent" {
+        Some("A new confirmation link is on its way.".to_string())
+    } else if q.verification == "wait" {
+        Some(
+            "We sent a link a moment ago; please wait a minute before asking for another."
+                .to_string(),
+        )
     } else {
         None
     };

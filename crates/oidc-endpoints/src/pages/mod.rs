@@ -1,9 +1,11 @@
 //! The HTML pages people use: sign in, register, account, sign out.
 
 mod account;
+pub mod email;
 mod login;
 mod profile;
 mod register;
+mod security;
 
 use actix_web::{web, HttpResponse};
 
@@ -55,6 +57,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/account/profile")
                 .route(web::get().to(profile::show))
                 .route(web::post().to(profile::submit)),
+        )
+        .service(web::resource("/account/security").route(web::get().to(security::show)))
+        .route(
+            "/account/password",
+            web::post().to(security::change_password),
+        )
+        .route("/account/email", web::post().to(security::change_email))
+        .route("/verify-email", web::get().to(email::verify))
+        .route("/verify-email/resend", web::post().to(email::resend))
+        .service(
+            web::resource("/forgot-password")
+                .route(web::get().to(email::forgot_show))
+                .route(web::post().to(email::forgot_submit)),
+        )
+        .service(
+            web::resource("/reset-password")
+                .route(web::get().to(email::reset_show))
+                .route(web::post().to(email::reset_submit)),
         )
         .route(
             "/account/consents/withdraw",

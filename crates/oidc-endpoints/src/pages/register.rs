@@ -3,11 +3,12 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
+use core_auth::accounts::{self, Registered};
 use core_auth::error::ValidationErrors;
 use core_auth::secret::Secret;
-use core_auth::users::{self, NewUser};
+use core_auth::users::NewUser;
 use core_auth::CoreError;
 use serde::Deserialize;
 
@@ -15,7 +16,7 @@ use crate::context::AppContext;
 use crate::csrf;
 use crate::errors::PageError;
 use crate::form::Form;
-use crate::identity::{self, MaybeUser};
+use crate::identity::MaybeUser;
 use crate::pages::Layout;
 use crate::util::{local_path, render, see_other};
 
@@ -78,7 +79,6 @@ pub async fn show(
 }
 
 pub async fn submit(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     form: Form<RegisterForm>,
@@ -95,23 +95,18 @@ pub async fn submit(
         email_verified: false,
     };
     let result = ctx
-        .run(move |ctx| users::create_user(&ctx.pool, &ctx.passwords, &input, now))
+        .run(move |ctx| accounts::register(&ctx.pool, &ctx.passwords, ctx.mailer(), &input, now))
         .await;
     let (status, errors) = match result {
-        Ok(created) => {
-            identity::sign_in(&session, &req, &created.user.id, now, &["pwd"])?;
-            tracing::info!(user_id = %created.user.id, "account registered");
-            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+        // A new account and an address that already has one get the same
+        // page: registration does not reveal who has an account.
+        Ok(outcome) => {
+            if let Registered::Created(user) = &outcome {
+                tracing::info!(target: "audit", event = "registered", user_id = %user.id, "account registered");
+            }
+            return Ok(super::email::check_inbox(form.email.trim(), &next));
         }
         Err(CoreError::Validation(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v),
-        Err(CoreError::EmailTaken) => {
-            let mut v = ValidationErrors::default();
-            v.add(
-                "email",
-                "An account with this email already exists. Sign in instead?",
-            );
-            (StatusCode::CONFLICT, v)
-        }
         Err(e) => return Err(e.into()),
     };
     let page = RegisterPage {

@@ -1,49 +1,62 @@
 //! The pages in a real browser (headless Chromium).
 
-use fantoccini::Locator;
+use fantoccini::{Client, Locator};
 use testkit::{Browser, TestServer};
 
 use crate::util::PASSWORD;
 
+async fn fill(b: &Client, css: &str, value: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+async fn submit(b: &Client) {
+    b.find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text(b: &Client, css: &str) -> String {
+    b.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn at(b: &Client, srv: &TestServer, path: &str) {
+    b.wait()
+        .for_url(&url::Url::parse(&srv.at(path)).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Register (with a refused attempt first), confirm the address from the
+/// mail, sign in, sign out; then forget the password, reset it from the
+/// mail and sign in with the new one.
 #[actix_web::test]
-async fn register_sign_out_and_sign_in_in_a_browser() {
+async fn register_verify_reset_and_sign_in_in_a_browser() {
     let srv = TestServer::start().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
     let b = &browser.client;
     b.goto(&srv.at("/register")).await.unwrap();
-    b.find(Locator::Css("#name"))
-        .await
-        .unwrap()
-        .send_keys("Katherine Johnson")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("katherine@example.com")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("short")
-        .await
-        .unwrap();
-    b.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // Rejected: the error is shown and the typed values are still there.
-    let err = b
-        .wait()
-        .for_element(Locator::Css("#password-error"))
-        .await
-        .unwrap();
-    assert!(err.text().await.unwrap().contains("at least 8"));
+    fill(b, "#name", "Katherine Johnson").await;
+    fill(b, "#email", "katherine@example.com").await;
+    fill(b, "#password", "short").await;
+    submit(b).await;
+    // Refused: the error is shown and the typed values are still there.
+    assert!(text(b, "#password-error").await.contains("at least 8"));
     let name = b
         .find(Locator::Css("#name"))
         .await
@@ -52,43 +65,59 @@ async fn register_sign_out_and_sign_in_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(name.as_deref(), Some("Katherine Johnson"));
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .for_url(&url::Url::parse(&srv.at("/account")).unwrap())
-        .await
-        .unwrap();
-    let h1 = b
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(h1, "Katherine Johnson");
+    fill(b, "#password", PASSWORD).await;
+    submit(b).await;
+    assert_eq!(text(b, "h1").await, "Check your inbox");
 
+    // The mailed link verifies the address.
+    let mail = srv
+        .mails_to("katherine@example.com")
+        .await
+        .pop()
+        .expect("a verification mail");
+    assert_eq!(mail.subject, "Confirm your email address");
+    b.goto(&mail.link("/verify-email").unwrap()).await.unwrap();
+    assert_eq!(text(b, "h1").await, "Email address confirmed");
+
+    b.goto(&srv.at("/login")).await.unwrap();
+    fill(b, "#email", "katherine@example.com").await;
+    fill(b, "#password", PASSWORD).await;
+    submit(b).await;
+    at(b, &srv, "/account").await;
+    assert_eq!(text(b, "h1").await, "Katherine Johnson");
+    assert!(text(b, "dl.details").await.contains("verified"));
     b.find(Locator::Css("header button[type=submit]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let notice = b
-        .wait()
-        .for_element(Locator::Css(".alert.success"))
+    assert!(text(b, ".alert.success").await.contains("signed out"));
+
+    // Forgot the password: the mailed link sets a new one.
+    b.goto(&srv.at("/login")).await.unwrap();
+    b.find(Locator::LinkText("Forgot your password?"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
-    assert!(notice.text().await.unwrap().contains("signed out"));
+    at(b, &srv, "/forgot-password").await;
+    fill(b, "#email", "katherine@example.com").await;
+    submit(b).await;
+    assert_eq!(text(b, "h1").await, "Check your inbox");
+    let mail = srv
+        .mails_to("katherine@example.com")
+        .await
+        .pop()
+        .expect("a reset mail");
+    assert_eq!(mail.subject, "Reset your password");
+    b.goto(&mail.link("/reset-password").unwrap())
+        .await
+        .unwrap();
+    fill(b, "#password", "a brand new passphrase").await;
+    submit(b).await;
+    assert_eq!(text(b, "h1").await, "Password changed");
 
     b.goto(&srv.at("/account")).await.unwrap();
     b.wait()
@@ -101,27 +130,9 @@ async fn register_sign_out_and_sign_in_in_a_browser() {
         .unwrap()
         .as_str()
         .contains("/login?next=%2Faccount"));
-    b.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("katherine@example.com")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .for_url(&url::Url::parse(&srv.at("/account")).unwrap())
-        .await
-        .unwrap();
+    fill(b, "#email", "katherine@example.com").await;
+    fill(b, "#password", "a brand new passphrase").await;
+    submit(b).await;
+    at(b, &srv, "/account").await;
     browser.close().await;
 }

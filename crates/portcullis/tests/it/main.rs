@@ -8,6 +8,8 @@ mod accounts;
 mod bad_input;
 mod browser;
 mod cli;
+mod db_round_trips;
+mod mail;
 mod migrations;
 mod oidc_bad_input;
 mod oidc_flow;

@@ -1,0 +1,392 @@
+//! The results: one JSON document and one markdown table from the pieces
+//! `bench/run` left in its work directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+use serde_json::{json, Map, Value};
+
+use crate::stats::round1;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run's work directory (meta.json, wrk-*.json, ...).
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long)]
+    out_json: PathBuf,
+    #[arg(long)]
+    out_md: PathBuf,
+}
+
+/// The wrk scenarios, in table order: (file stem, label).
+const WRK: &[(&str, &str)] = &[
+    ("discovery", "GET /.well-known/openid-configuration"),
+    ("jwks", "GET /jwks"),
+    (
+        "client_credentials",
+        "POST /token client_credentials (1 RS256 signature)",
+    ),
+    (
+        "refresh",
+        "POST /token refresh_token, rotating (3 RS256 signatures)",
+    ),
+    ("userinfo", "GET /userinfo"),
+    ("introspect", "POST /introspect (access token)"),
+];
+
+fn read(dir: &Path, name: &str) -> Value {
+    std::fs::read_to_string(dir.join(name))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn read_kb(dir: &Path, name: &str) -> Option<f64> {
+    std::fs::read_to_string(dir.join(name))
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+}
+
+fn f(v: &Value, path: &[&str]) -> Option<f64> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_f64()
+}
+
+/// Successful requests per second and latency of a wrk run.
+fn wrk_summary(raw: &Value) -> Value {
+    let requests = f(raw, &["requests"]).unwrap_or(0.0);
+    let non2xx = f(raw, &["errors", "status"]).unwrap_or(0.0);
+    let secs = f(raw, &["duration_us"]).unwrap_or(0.0) / 1e6;
+    let rps = if secs > 0.0 {
+        (requests - non2xx) / secs
+    } else {
+        0.0
+    };
+    let ms = |k: &str| f(raw, &["latency", k]).map(|us| (us / 10.0).round() / 100.0);
+    json!({
+        "requests_per_sec": round1(rps),
+        "requests": requests,
+        "errors": raw.get("errors").cloned().unwrap_or(Value::Null),
+        "seconds": round1(secs),
+        "connections": raw.get("connections").cloned().unwrap_or(Value::Null),
+        "threads": raw.get("threads").cloned().unwrap_or(Value::Null),
+        "latency_ms": {
+            "mean": ms("mean_us"), "p50": ms("p50_us"), "p90": ms("p90_us"),
+            "p99": ms("p99_us"), "max": ms("max_us"),
+        },
+    })
+}
+
+fn fmt_num(x: Option<f64>) -> String {
+    match x {
+        None => "—".into(),
+        Some(v) if v >= 100.0 => {
+            let s = format!("{:.0}", v);
+            // Thousands separators.
+            let mut out = String::new();
+            for (i, c) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        }
+        Some(v) if v >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+fn fmt_ms(x: Option<f64>) -> String {
+    match x {
+        None => "—".into(),
+        Some(v) if v >= 100.0 => format!("{v:.0}"),
+        Some(v) if v >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+struct Target {
+    name: &'static str,
+    target: String,
+    result: String,
+    met: Option<bool>,
+}
+
+pub fn run(a: ReportArgs) -> anyhow::Result<()> {
+    let dir = &a.dir;
+    let meta = read(dir, "meta.json");
+    let crypto = read(dir, "crypto.json");
+    let authcode = read(dir, "authcode.json");
+    let signin = read(dir, "signin.json");
+    let startup = read(dir, "startup.json");
+    let backend = meta
+        .get("backend")
+        .and_then(Value::as_str)
+        .unwrap_or("sqlite")
+        .to_string();
+
+    let mut scenarios = Map::new();
+    let mut rss_under_load: Option<f64> = None;
+    for (stem, label) in WRK {
+        let raw = read(dir, &format!("wrk-{stem}.json"));
+        if raw.is_null() {
+            continue;
+        }
+        let mut s = wrk_summary(&raw);
+        s["label"] = json!(label);
+        if let Some(kb) = read_kb(dir, &format!("rss-{stem}.kb")) {
+            s["rss_mb"] = json!(round1(kb / 1024.0));
+            rss_under_load = Some(rss_under_load.map_or(kb, |m: f64| m.max(kb)));
+        }
+        scenarios.insert((*stem).to_string(), s);
+    }
+    for stem in ["authcode", "signin"] {
+        if let Some(kb) = read_kb(dir, &format!("rss-{stem}.kb")) {
+            rss_under_load = Some(rss_under_load.map_or(kb, |m: f64| m.max(kb)));
+        }
+    }
+    let mb = |name: &str| read_kb(dir, name).map(|kb| round1(kb / 1024.0));
+    let memory = json!({
+        "idle_after_start_mb": mb("rss-idle-start.kb"),
+        "under_load_max_mb": rss_under_load.map(|kb| round1(kb / 1024.0)),
+        "peak_vmhwm_mb": mb("rss-peak.kb"),
+        "idle_after_load_mb": mb("rss-idle-end.kb"),
+    });
+
+    let rps = |k: &str| f(&Value::Object(scenarios.clone()), &[k, "requests_per_sec"]);
+    let rsa = f(&crypto, &["rsa2048_sign_per_sec"]);
+    let jwks_flood_p99 = f(&signin, &["probes_during_flood", "jwks", "p99_ms"]);
+    let ready_fresh = f(&startup, &["fresh_ready_ms"]);
+    let ready_restart = f(&startup, &["restart_ready_ms"]);
+    let idle_mb = f(&memory, &["idle_after_start_mb"]);
+
+    let at_least = |name, got: Option<f64>, want: f64, unit: &str| Target {
+        name,
+        target: format!("≥ {} {unit}", fmt_num(Some(want))),
+        result: format!("{} {unit}", fmt_num(got)),
+        met: got.map(|g| g >= want),
+    };
+    let mut targets = vec![
+        at_least("discovery", rps("discovery"), 25_000.0, "req/s"),
+        at_least("jwks", rps("jwks"), 25_000.0, "req/s"),
+        Target {
+            name: "client_credentials",
+            target: format!(
+                "≥ 1.5 × RSA-2048 signing rate = {} req/s",
+                fmt_num(rsa.map(|r| r * 1.5))
+            ),
+            result: format!(
+                "{} req/s ({}×)",
+                fmt_num(rps("client_credentials")),
+                match (rps("client_credentials"), rsa) {
+                    (Some(c), Some(r)) if r > 0.0 => format!("{:.2}", c / r),
+                    _ => "—".into(),
+                }
+            ),
+            met: match (rps("client_credentials"), rsa) {
+                (Some(c), Some(r)) => Some(c >= 1.5 * r),
+                _ => None,
+            },
+        },
+    ];
+    let mut refresh = at_least("refresh (SQLite)", rps("refresh"), 1_000.0, "req/s");
+    if backend != "sqlite" {
+        refresh.name = "refresh (target is for SQLite)";
+        refresh.met = None;
+    }
+    targets.push(refresh);
+    targets.push(at_least("userinfo", rps("userinfo"), 8_000.0, "req/s"));
+    targets.push(Target {
+        name: "GET /jwks p99 during the sign-in flood",
+        target: "< 20 ms".into(),
+        result: format!("{} ms", fmt_ms(jwks_flood_p99)),
+        met: jwks_flood_p99.map(|p| p < 20.0),
+    });
+    targets.push(Target {
+        name: "idle resident memory",
+        target: "< 30 MB".into(),
+        result: format!("{} MB", fmt_ms(idle_mb)),
+        met: idle_mb.map(|m| m < 30.0),
+    });
+    targets.push(Target {
+        name: "start to ready /readyz",
+        target: "< 1 s".into(),
+        result: format!(
+            "{} ms (fresh database), {} ms (restart)",
+            fmt_ms(ready_fresh),
+            fmt_ms(ready_restart)
+        ),
+        met: match (ready_fresh, ready_restart) {
+            (Some(x), Some(y)) => Some(x < 1000.0 && y < 1000.0),
+            _ => None,
+        },
+    });
+
+    let targets_json: Vec<Value> = targets
+        .iter()
+        .map(|t| json!({"name": t.name, "target": t.target, "result": t.result, "met": t.met}))
+        .collect();
+    let doc = json!({
+        "meta": meta,
+        "crypto": crypto,
+        "startup": startup,
+        "memory": memory,
+        "scenarios": scenarios,
+        "authcode": authcode,
+        "signin": signin,
+        "targets": targets_json,
+    });
+    std::fs::write(&a.out_json, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| a.out_json.display().to_string())?;
+    std::fs::write(&a.out_md, markdown(&doc, &targets))
+        .with_context(|| a.out_md.display().to_string())?;
+    Ok(())
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("?")
+}
+
+fn markdown(doc: &Value, targets: &[Target]) -> String {
+    let meta = &doc["meta"];
+    let crypto = &doc["crypto"];
+    let mut m = String::new();
+    m.push_str(&format!(
+        "# Portcullis benchmark: {} on {}, commit {}\n\n",
+        s(meta, "date"),
+        s(meta, "backend"),
+        s(meta, "commit_short"),
+    ));
+    m.push_str(&format!(
+        "Machine: {} cores, {}; {}. Release build; load generator (wrk {} thread(s), {} connections; the driver for flows) on the same machine. bcrypt cost {}. {} s per scenario. Load average before the run: {}{}.\n\n",
+        meta.get("cores").and_then(Value::as_u64).unwrap_or(0),
+        s(meta, "cpu_model"),
+        s(meta, "kernel"),
+        meta.get("wrk_threads").and_then(Value::as_u64).unwrap_or(0),
+        meta.get("wrk_connections").and_then(Value::as_u64).unwrap_or(0),
+        meta.get("bcrypt_cost").and_then(Value::as_u64).unwrap_or(0),
+        meta.get("duration_s").and_then(Value::as_u64).unwrap_or(0),
+        s(meta, "load_before"),
+        if meta.get("quiet").and_then(Value::as_bool) == Some(false) {
+            " (NOT a quiet machine: the load average did not drop below 0.6 within 10 minutes)"
+        } else {
+            ""
+        },
+    ));
+    m.push_str("| Scenario | Result | p50 | p99 |\n|---|---:|---:|---:|\n");
+    if let Some(sc) = doc["scenarios"].as_object() {
+        for (stem, label) in WRK {
+            let Some(v) = sc.get(*stem) else { continue };
+            let errs = &v["errors"];
+            let bad: f64 = ["connect", "read", "write", "status", "timeout"]
+                .iter()
+                .filter_map(|k| errs.get(k).and_then(Value::as_f64))
+                .sum();
+            m.push_str(&format!(
+                "| {label} | {} req/s{} | {} ms | {} ms |\n",
+                fmt_num(f(v, &["requests_per_sec"])),
+                if bad > 0.0 {
+                    format!(" ({bad:.0} errors)")
+                } else {
+                    String::new()
+                },
+                fmt_ms(f(v, &["latency_ms", "p50"])),
+                fmt_ms(f(v, &["latency_ms", "p99"])),
+            ));
+        }
+    }
+    let ac = &doc["authcode"];
+    if !ac.is_null() {
+        m.push_str(&format!(
+            "| Authorization-code flow, signed-in user (authorize → code → token; 2 RS256 signatures), {} browsers | {} flows/s{} | {} ms | {} ms |\n",
+            ac.get("concurrency").and_then(Value::as_u64).unwrap_or(0),
+            fmt_num(f(ac, &["flows_per_sec"])),
+            errors_note(ac),
+            fmt_ms(f(ac, &["latency", "p50_ms"])),
+            fmt_ms(f(ac, &["latency", "p99_ms"])),
+        ));
+    }
+    let si = &doc["signin"];
+    if !si.is_null() {
+        m.push_str(&format!(
+            "| Sign-ins (GET /login + POST /login, bcrypt cost {}), {} concurrent | {} sign-ins/s{} | {} ms | {} ms |\n",
+            meta.get("bcrypt_cost").and_then(Value::as_u64).unwrap_or(0),
+            si.get("concurrency").and_then(Value::as_u64).unwrap_or(0),
+            fmt_num(f(si, &["signins_per_sec"])),
+            errors_note(si),
+            fmt_ms(f(si, &["latency", "p50_ms"])),
+            fmt_ms(f(si, &["latency", "p99_ms"])),
+        ));
+        for (k, label) in [
+            ("jwks", "GET /jwks"),
+            ("client_credentials", "POST /token client_credentials"),
+        ] {
+            m.push_str(&format!(
+                "| {label}, one every {} ms: idle → during the sign-in flood | {} | {} → {} ms | {} → {} ms |\n",
+                si.get("probe_interval_ms").and_then(Value::as_u64).unwrap_or(0),
+                "latency",
+                fmt_ms(f(si, &["probes_baseline", k, "p50_ms"])),
+                fmt_ms(f(si, &["probes_during_flood", k, "p50_ms"])),
+                fmt_ms(f(si, &["probes_baseline", k, "p99_ms"])),
+                fmt_ms(f(si, &["probes_during_flood", k, "p99_ms"])),
+            ));
+        }
+    }
+    m.push_str(&format!(
+        "| RSA-2048 RS256 signing, one thread, in-process | {} /s | {} ms each | |\n",
+        fmt_num(f(crypto, &["rsa2048_sign_per_sec"])),
+        fmt_ms(f(crypto, &["rsa2048_sign_ms"])),
+    ));
+    m.push_str(&format!(
+        "| bcrypt verify, cost {}, one thread, in-process | {} /s | {} ms each | |\n",
+        crypto
+            .get("bcrypt_cost")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+        fmt_num(f(crypto, &["bcrypt_verify_per_sec"])),
+        fmt_ms(f(crypto, &["bcrypt_verify_ms"])),
+    ));
+    let mem = &doc["memory"];
+    m.push_str(&format!(
+        "| Resident memory (VmRSS): idle after start / under load (max) / peak (VmHWM) / idle after load | {} / {} / {} / {} MB | | |\n",
+        fmt_ms(f(mem, &["idle_after_start_mb"])),
+        fmt_ms(f(mem, &["under_load_max_mb"])),
+        fmt_ms(f(mem, &["peak_vmhwm_mb"])),
+        fmt_ms(f(mem, &["idle_after_load_mb"])),
+    ));
+    let st = &doc["startup"];
+    m.push_str(&format!(
+        "| Process start → 200 on /readyz: fresh database (migrations, 2 RSA keys generated) / restart | {} / {} ms | | |\n",
+        fmt_ms(f(st, &["fresh_ready_ms"])),
+        fmt_ms(f(st, &["restart_ready_ms"])),
+    ));
+
+    m.push_str("\n## Targets\n\n| Target | Wanted | Result | Met |\n|---|---|---|---|\n");
+    for t in targets {
+        m.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            t.name,
+            t.target,
+            t.result,
+            match t.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "—",
+            }
+        ));
+    }
+    m
+}
+
+fn errors_note(v: &Value) -> String {
+    match v.get("errors").and_then(Value::as_u64) {
+        Some(n) if n > 0 => format!(" ({n} errors)"),
+        _ => String::new(),
+    }
+}

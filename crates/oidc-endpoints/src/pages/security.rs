@@ -1,0 +1,192 @@
+//! Changing the password and the email address (both need the password).
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use core_auth::accounts;
+use core_auth::error::ValidationErrors;
+use core_auth::secret::Secret;
+use core_auth::CoreError;
+use serde::Deserialize;
+
+use crate::context::AppContext;
+use crate::csrf;
+use crate::errors::PageError;
+use crate::form::Form;
+use crate::identity::CurrentUser;
+use crate::pages::Layout;
+use crate::util::{render, see_other};
+
+#[derive(Template)]
+#[template(path = "account_security.html")]
+struct SecurityPage {
+    layout: Layout,
+    email: String,
+    new_email: String,
+    errors: ValidationErrors,
+    notice: Option<String>,
+    min_length: usize,
+    max_length: usize,
+}
+
+impl SecurityPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+}
+
+fn page(
+    ctx: &AppContext,
+    user: &CurrentUser,
+    csrf: &str,
+    new_email: String,
+    errors: ValidationErrors,
+    notice: Option<String>,
+) -> SecurityPage {
+    SecurityPage {
+        layout: Layout::for_user("Password and email", user, csrf),
+        email: user.user.user.email.clone(),
+        new_email,
+        errors,
+        notice,
+        min_length: ctx.config.password.min_length,
+        max_length: ctx.config.password.max_length,
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct SecurityQuery {
+    done: String,
+}
+
+pub async fn show(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    q: web::Query<SecurityQuery>,
+) -> Result<HttpResponse, PageError> {
+    let csrf = csrf::token(&session)?;
+    let notice = match q.done.as_str() {
+        "password" => {
+            Some("Your password was changed. Your other sessions were signed out.".to_string())
+        }
+        "email" => Some(
+            "Check the inbox of your new address and follow the link there to finish the change."
+                .to_string(),
+        ),
+        _ => None,
+    };
+    Ok(render(
+        StatusCode::OK,
+        &page(
+            &ctx,
+            &user,
+            &csrf,
+            String::new(),
+            ValidationErrors::default(),
+            notice,
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf_token: String,
+    current_password: Secret,
+    new_password: Secret,
+}
+
+pub async fn change_password(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    form: Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    let (uid, sid, now) = (user.id().to_string(), user.sid.clone(), ctx.now());
+    let (current, new) = (form.current_password, form.new_password);
+    let r = ctx
+        .run(move |ctx| {
+            accounts::change_password(
+                &ctx.pool,
+                &ctx.passwords,
+                ctx.mailer(),
+                &uid,
+                &current,
+                &new,
+                &sid,
+                now,
+            )
+        })
+        .await;
+    match r {
+        Ok(()) => {
+            tracing::info!(target: "audit", event = "password_changed", user_id = %user.id(), "password changed; other sessions ended");
+            // A new cookie for this browser too (the old one was seen with
+            // the old password); the session itself, and its sid, go on.
+            session.renew();
+            csrf::rotate(&session)?;
+            Ok(see_other("/account/security?done=password"))
+        }
+        Err(CoreError::Validation(v)) => {
+            let csrf = csrf::token(&session)?;
+            Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(&ctx, &user, &csrf, String::new(), v, None),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct EmailForm {
+    csrf_token: String,
+    new_email: String,
+    password: Secret,
+}
+
+pub async fn change_email(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    form: Form<EmailForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    let (uid, now) = (user.id().to_string(), ctx.now());
+    let (password, new_email) = (form.password, form.new_email.clone());
+    let r = ctx
+        .run(move |ctx| {
+            accounts::request_email_change(
+                &ctx.pool,
+                &ctx.passwords,
+                ctx.mailer(),
+                &uid,
+                &password,
+                &new_email,
+                now,
+            )
+        })
+        .await;
+    match r {
+        Ok(()) => {
+            tracing::info!(target: "audit", event = "email_change_requested", user_id = %user.id(), "email change requested");
+            Ok(see_other("/account/security?done=email"))
+        }
+        Err(CoreError::Validation(v)) => {
+            let csrf = csrf::token(&session)?;
+            let typed = form.new_email.chars().take(254).collect();
+            Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(&ctx, &user, &csrf, typed, v, None),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
