@@ -46,6 +46,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Upstream identity providers people can sign in with (`[[upstream]]`
+    /// tables; see `federation::provider`). Empty by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<crate::federation::UpstreamProvider>,
     pub database: DatabaseConfig,
     pub password: PasswordConfig,
     pub session: SessionConfig,
@@ -278,6 +282,7 @@ impl Default for Config {
             log_level: "info".into(),
             max_body_bytes: 64 * 1024,
             workers: 0,
+            upstream: Vec::new(),
             database: DatabaseConfig::default(),
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
@@ -345,10 +350,12 @@ impl Config {
                 }
             }
         }
-        fig = fig.merge(Serialized::defaults(env_overlay(env)?));
-        let cfg: Config = fig
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        fig = fig.merge(Serialized::defaults(env_overlay(env.clone())?));
+        let mut cfg: Config = fig
             .extract()
             .map_err(|e| CoreError::Config(describe_figment_error(e)))?;
+        crate::federation::provider::apply_env(&mut cfg.upstream, &env)?;
         cfg.validated()
     }
 
@@ -489,6 +496,7 @@ impl Config {
                 "accounts: link lifetimes must be positive".into(),
             ));
         }
+        crate::federation::provider::validate(&mut self.upstream)?;
         if self.max_body_bytes < 1024 {
             return Err(CoreError::Config(
                 "max_body_bytes: must be at least 1024".into(),
@@ -511,7 +519,11 @@ fn env_overlay(env: impl IntoIterator<Item = (String, String)>) -> CoreResult<Di
         let Some(rest) = key.strip_prefix("PORTCULLIS_") else {
             continue;
         };
-        if rest.is_empty() || ENV_ONLY.contains(&rest) || rest.starts_with(ENV_TEST_PREFIX) {
+        if rest.is_empty()
+            || ENV_ONLY.contains(&rest)
+            || rest.starts_with(ENV_TEST_PREFIX)
+            || crate::federation::provider::is_env_key(rest)
+        {
             continue;
         }
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod email_tokens;
 pub mod error;
+pub mod federation;
 pub mod keys;
 pub mod mail;
 pub mod oidc;

@@ -20,6 +20,8 @@ pub struct AppContext {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     pub keys: Arc<KeyRing>,
+    /// Upstream identity providers: HTTP client and discovery cache.
+    pub upstream: Arc<crate::upstream::Upstreams>,
     /// Discovery documents, serialized once.
     pub discovery: Arc<Discovery>,
     /// Client key sets fetched from `jwks_uri` (private_key_jwt).
@@ -36,6 +38,7 @@ impl AppContext {
             clock,
             passwords,
             keys,
+            upstream: Arc::new(crate::upstream::Upstreams::default()),
             discovery,
             client_jwks: Arc::new(JwksCache::default()),
         }

@@ -17,6 +17,7 @@ pub mod pages;
 pub mod protocol;
 pub mod session_store;
 pub mod static_files;
+pub mod upstream;
 pub mod util;
 
 use actix_web::web;
@@ -34,4 +35,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     authorize::configure(cfg);
     end_session::configure(cfg);
     pages::configure(cfg);
+    upstream::configure(cfg);
 }

@@ -177,6 +177,8 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    federated_identities,
+    upstream_providers,
     roles,
     user_roles,
     sessions,
@@ -222,3 +224,26 @@ diesel::table! {
 }
 
 diesel::joinable!(email_tokens -> users (user_id));
+
+diesel::table! {
+    federated_identities (provider, subject) {
+        provider -> Text,
+        subject -> Text,
+        user_id -> Text,
+        email -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    upstream_providers (id) {
+        id -> Text,
+        settings -> Text,
+        client_secret -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(federated_identities -> users (user_id));

@@ -29,6 +29,8 @@ struct AccountPage {
     member_since: String,
     consents: Vec<ConsentInfo>,
     notice: Option<String>,
+    /// Sign-in methods: password and linked upstream providers.
+    links: crate::upstream::links::AccountLinks,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -44,8 +46,10 @@ pub async fn show(
     session: Session,
     user: CurrentUser,
     q: web::Query<AccountQuery>,
+    links_q: web::Query<crate::upstream::links::Notices>,
 ) -> Result<HttpResponse, PageError> {
     let csrf = csrf::token(&session)?;
+    let links = crate::upstream::links::for_account(&ctx, &user, &links_q).await?;
     let uid = user.id().to_string();
     let consents = ctx.db(move |c| consent::list_for_user(c, &uid)).await?;
     let notice = if q.saved.is_some() {
@@ -73,6 +77,7 @@ pub async fn show(
         member_since: human_date(u.created_at),
         consents,
         notice,
+        links,
     };
     Ok(render(StatusCode::OK, &page))
 }

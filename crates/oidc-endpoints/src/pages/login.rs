@@ -26,6 +26,8 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     notice: Option<String>,
+    /// "Sign in with ..." buttons, one per enabled upstream provider.
+    providers: Vec<crate::upstream::pages::ProviderButton>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -48,6 +50,7 @@ pub struct LoginForm {
 }
 
 pub async fn show(
+    ctx: web::Data<AppContext>,
     session: Session,
     user: MaybeUser,
     q: web::Query<LoginQuery>,
@@ -68,6 +71,7 @@ pub async fn show(
         }
         notice = Some("Please enter your password again to continue.".into());
     }
+    let providers = crate::upstream::pages::buttons(&crate::upstream::enabled(&ctx).await?, &next);
     let page = LoginPage {
         layout: Layout::anonymous("Sign in"),
         csrf: csrf::token(&session)?,
@@ -75,6 +79,7 @@ pub async fn show(
         next,
         error: None,
         notice,
+        providers,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -109,6 +114,7 @@ pub async fn submit(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(status = status.as_u16(), "sign-in refused");
+    let providers = crate::upstream::pages::buttons(&crate::upstream::enabled(&ctx).await?, &next);
     let page = LoginPage {
         layout: Layout::anonymous("Sign in"),
         csrf: csrf::token(&session)?,
@@ -116,6 +122,7 @@ pub async fn submit(
         next,
         error: Some(message.to_string()),
         notice: None,
+        providers,
     };
     Ok(render(status, &page))
 }

@@ -1,0 +1,271 @@
+//! What a validated upstream identity means here: sign in the linked user,
+//! link to an existing account, ask for that account's password first,
+//! create a new account, or refuse. Each decision and everything it writes
+//! happen in one transaction: a refusal or a failure leaves nothing behind.
+
+use crate::clock::UnixTime;
+use crate::db::{write_tx, DbConn, DbPool};
+use crate::error::{CoreError, CoreResult};
+use crate::password::Passwords;
+use crate::secret::Secret;
+use crate::users;
+
+use super::identity::UpstreamIdentity;
+use super::links::{self, Linked};
+use super::provider::UpstreamProvider;
+
+/// Why the flow was started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// From the sign-in page.
+    SignIn,
+    /// From the account page of this signed-in user: add a link.
+    Link { user_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Sign this user in. `created`: the account was made just now;
+    /// `linked`: the link was made just now.
+    SignIn {
+        user_id: String,
+        created: bool,
+        linked: bool,
+    },
+    /// Link mode: the identity is now linked to the signed-in user.
+    Linked,
+    /// An account has the upstream's address, but the upstream (or that
+    /// account's address) is not trusted for linking: the person must sign
+    /// in with that account's password to confirm.
+    ConfirmWithPassword {
+        user_id: String,
+    },
+    Refused(Refusal),
+}
+
+/// Why a sign-in through a provider was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `allowed_email_domains` is set and the verified address is outside it.
+    DomainNotAllowed,
+    /// A new account needs an address and the provider gave none.
+    NoEmail,
+    /// Nobody has this identity and the provider does not allow registration.
+    RegistrationClosed,
+    AccountDisabled,
+    /// This upstream account is linked to another local user.
+    LinkedToAnotherUser,
+    /// The local user already has a link with this provider.
+    ProviderAlreadyLinked,
+}
+
+impl Refusal {
+    /// A stable code for logs and the audit trail.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::DomainNotAllowed => "domain_not_allowed",
+            Refusal::NoEmail => "no_email",
+            Refusal::RegistrationClosed => "registration_closed",
+            Refusal::AccountDisabled => "account_disabled",
+            Refusal::LinkedToAnotherUser => "linked_to_another_user",
+            Refusal::ProviderAlreadyLinked => "provider_already_linked",
+        }
+    }
+
+    /// What the person reads.
+    pub fn message(&self, provider: &str) -> String {
+        match self {
+            Refusal::DomainNotAllowed => format!(
+                "Sign-in through {provider} is limited to certain email domains, and the verified address of your {provider} account is not in one of them."
+            ),
+            Refusal::NoEmail => format!(
+                "{provider} did not share an email address, which a new account needs. Allow access to your email address at {provider} and try again."
+            ),
+            Refusal::RegistrationClosed => format!(
+                "There is no account linked to this {provider} account, and new accounts cannot be created through {provider}. Sign in another way, then link {provider} from your account page."
+            ),
+            Refusal::AccountDisabled => "This account is disabled. Contact your administrator if you think this is a mistake.".into(),
+            Refusal::LinkedToAnotherUser => format!(
+                "This {provider} account is already linked to another account here."
+            ),
+            Refusal::ProviderAlreadyLinked => format!(
+                "Your account is already linked to another {provider} account. Remove that link first."
+            ),
+        }
+    }
+}
+
+/// The domain restriction: with `allowed_email_domains` set, the provider
+/// must vouch for an address in one of the domains.
+pub fn check_domain(p: &UpstreamProvider, id: &UpstreamIdentity) -> Result<(), Refusal> {
+    if p.allowed_email_domains.is_empty() {
+        return Ok(());
+    }
+    if id.email.is_empty() || !id.email_verified || !p.domain_allowed(&id.email) {
+        return Err(Refusal::DomainNotAllowed);
+    }
+    Ok(())
+}
+
+/// A name for a new account: the upstream's, else the address's local part.
+fn name_for(id: &UpstreamIdentity, email: &str) -> String {
+    if !id.name.is_empty() {
+        return id.name.clone();
+    }
+    email.split('@').next().unwrap_or(email).to_string()
+}
+
+/// Decides what `id`, just validated, means, and writes the link or the new
+/// account that decision needs, in one transaction.
+pub fn resolve(
+    conn: &mut DbConn,
+    p: &UpstreamProvider,
+    id: &UpstreamIdentity,
+    mode: &Mode,
+    now: UnixTime,
+) -> CoreResult<Resolution> {
+    if let Err(r) = check_domain(p, id) {
+        return Ok(Resolution::Refused(r));
+    }
+    write_tx(conn, |c| {
+        if let Some(link) = links::find(c, &p.id, &id.subject)? {
+            return match mode {
+                Mode::Link { user_id } if *user_id == link.user_id => {
+                    links::touch(c, &p.id, &id.subject, &id.email, now)?;
+                    Ok(Resolution::Linked)
+                }
+                Mode::Link { .. } => Ok(Resolution::Refused(Refusal::LinkedToAnotherUser)),
+                Mode::SignIn => {
+                    let user =
+                        users::find_by_id(c, &link.user_id)?.ok_or(CoreError::NotFound("user"))?;
+                    if user.disabled {
+                        return Ok(Resolution::Refused(Refusal::AccountDisabled));
+                    }
+                    links::touch(c, &p.id, &id.subject, &id.email, now)?;
+                    Ok(Resolution::SignIn {
+                        user_id: user.id,
+                        created: false,
+                        linked: false,
+                    })
+                }
+            };
+        }
+        if let Mode::Link { user_id } = mode {
+            return Ok(
+                match links::create(c, &p.id, &id.subject, user_id, &id.email, now)? {
+                    Linked::Created(_) => Resolution::Linked,
+                    Linked::LinkedToAnotherUser => {
+                        Resolution::Refused(Refusal::LinkedToAnotherUser)
+                    }
+                    Linked::ProviderAlreadyLinked => {
+                        Resolution::Refused(Refusal::ProviderAlreadyLinked)
+                    }
+                },
+            );
+        }
+        let email = users::normalize_email(&id.email).ok();
+        let existing = match &email {
+            Some((_, key)) => users::find_by_email(c, key)?,
+            None => None,
+        };
+        if let Some(user) = existing {
+            // Both sides must vouch for the address: the provider (trusted
+            // for it, and saying it verified it) and our account (verified,
+            // so nobody pre-registered someone else's address here).
+            if !(p.trust_email && id.email_verified && user.email_verified) {
+                return Ok(Resolution::ConfirmWithPassword { user_id: user.id });
+            }
+            if user.disabled {
+                return Ok(Resolution::Refused(Refusal::AccountDisabled));
+            }
+            return Ok(
+                match links::create(c, &p.id, &id.subject, &user.id, &id.email, now)? {
+                    Linked::Created(_) => Resolution::SignIn {
+                        user_id: user.id,
+                        created: false,
+                        linked: true,
+                    },
+                    Linked::LinkedToAnotherUser => {
+                        Resolution::Refused(Refusal::LinkedToAnotherUser)
+                    }
+                    Linked::ProviderAlreadyLinked => {
+                        Resolution::Refused(Refusal::ProviderAlreadyLinked)
+                    }
+                },
+            );
+        }
+        let Some((email, key)) = email else {
+            return Ok(Resolution::Refused(if p.allow_registration {
+                Refusal::NoEmail
+            } else {
+                Refusal::RegistrationClosed
+            }));
+        };
+        if !p.allow_registration {
+            return Ok(Resolution::Refused(Refusal::RegistrationClosed));
+        }
+        let verified = p.trust_email && id.email_verified;
+        let user = users::insert_user(
+            c,
+            &email,
+            &key,
+            &name_for(id, &email),
+            None,
+            verified,
+            &[],
+            now,
+        )?;
+        match links::create(c, &p.id, &id.subject, &user.user.id, &id.email, now)? {
+            Linked::Created(_) => Ok(Resolution::SignIn {
+                user_id: user.user.id,
+                created: true,
+                linked: true,
+            }),
+            // Cannot happen for a user made in this transaction; refuse
+            // (and roll the account back) rather than guess.
+            _ => Err(CoreError::Database(
+                diesel::result::Error::RollbackTransaction,
+            )),
+        }
+    })
+}
+
+/// What [`confirm_with_password`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Linked; sign the user in.
+    Linked {
+        user_id: String,
+    },
+    Refused(Refusal),
+}
+
+/// Links `id` to the account `user_id` after the person proved they hold
+/// that account by giving its password. A wrong password answers
+/// [`CoreError::InvalidCredentials`] and changes nothing.
+pub fn confirm_with_password(
+    pool: &DbPool,
+    pw: &Passwords,
+    p: &UpstreamProvider,
+    id: &UpstreamIdentity,
+    user_id: &str,
+    password: &Secret,
+    now: UnixTime,
+) -> CoreResult<Confirmed> {
+    let user = users::find_by_id(&mut *pool.get()?, user_id)?.ok_or(CoreError::NotFound("user"))?;
+    let checked = users::authenticate(pool, pw, &user.email, password, now)?;
+    if checked.id != user.id {
+        return Err(CoreError::InvalidCredentials);
+    }
+    if let Err(r) = check_domain(p, id) {
+        return Ok(Confirmed::Refused(r));
+    }
+    let mut conn = pool.get()?;
+    Ok(
+        match links::create(&mut conn, &p.id, &id.subject, &user.id, &id.email, now)? {
+            Linked::Created(_) => Confirmed::Linked { user_id: user.id },
+            Linked::LinkedToAnotherUser => Confirmed::Refused(Refusal::LinkedToAnotherUser),
+            Linked::ProviderAlreadyLinked => Confirmed::Refused(Refusal::ProviderAlreadyLinked),
+        },
+    )
+}

@@ -1,0 +1,689 @@
+//! Upstream identity providers: the `[[upstream]]` configuration tables,
+//! the presets (Google, GitHub, Microsoft, GitLab) that fill in everything
+//! but the id and secret, and their validation.
+//!
+//! As everywhere in the configuration, an empty string means "not set";
+//! [`validate`] fills such values from the preset (or the generic defaults)
+//! so that code after start-up reads complete settings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+
+/// How Portcullis talks to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// OpenID Connect: endpoints and keys from discovery, identity from a
+    /// validated ID token (and the userinfo endpoint).
+    Oidc,
+    /// Plain OAuth 2.0 (GitHub-style): configured endpoints, identity from a
+    /// user-info JSON document through a field mapping.
+    Oauth2,
+}
+
+/// How the client authenticates at the provider's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// HTTP Basic (`client_secret_basic`).
+    Basic,
+    /// In the form body (`client_secret_post`).
+    Post,
+    /// Not configured: what discovery advertises (Basic when it allows it).
+    Auto,
+}
+
+/// One `[[upstream]]` table.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamProvider {
+    /// Short name in URLs (`/login/upstream/<id>`): lowercase letters,
+    /// digits, `-` and `_`.
+    pub id: String,
+    /// `google`, `github`, `microsoft`, `gitlab`, or empty for a provider
+    /// configured key by key.
+    pub preset: String,
+    /// `oidc` or `oauth2`; a preset sets it.
+    pub kind: String,
+    /// Shown on the button: "Sign in with <display_name>".
+    pub display_name: String,
+    /// A built-in icon (`google`, `github`, `microsoft`, `gitlab`, `openid`,
+    /// `key`) or a `data:image/...;base64,` URL; empty: the preset's.
+    pub icon: String,
+    /// A disabled provider has no button and refuses sign-ins; its links stay.
+    pub enabled: bool,
+    pub client_id: String,
+    /// Also `PORTCULLIS_UPSTREAM__<ID>__CLIENT_SECRET`.
+    pub client_secret: String,
+    /// `oidc`: the issuer; endpoints come from its discovery document.
+    pub issuer: String,
+    /// `microsoft` preset: the directory (tenant) id or domain; empty:
+    /// `common` (any work, school or personal account).
+    pub tenant: String,
+    /// `oauth2`: the provider's endpoints.
+    pub authorization_url: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+    /// `oauth2`, optional: a GitHub-style list of the person's addresses
+    /// (`[{"email", "primary", "verified"}]`), for the verified primary one.
+    pub emails_url: String,
+    /// Scopes to ask for; empty: the preset's (`openid email profile` for
+    /// OpenID Connect).
+    pub scopes: Vec<String>,
+    /// `oauth2`: which user-info fields hold the subject, the email address,
+    /// whether it is verified, and the name (dotted paths for nested fields;
+    /// `name_field` may list fallbacks: `name,login`).
+    pub subject_field: String,
+    pub email_field: String,
+    pub email_verified_field: String,
+    pub name_field: String,
+    /// `client_secret_basic` or `client_secret_post`; empty: Basic unless
+    /// discovery says the provider only takes the secret in the body.
+    pub token_auth_method: String,
+    /// Only people whose verified address is in one of these domains may sign
+    /// in through this provider; empty: any.
+    pub allowed_email_domains: Vec<String>,
+    /// Whether people without an account may create one by signing in here.
+    pub allow_registration: bool,
+    /// Whether an address this provider says is verified is believed: then a
+    /// first sign-in links to the local account with that (verified)
+    /// address, and new accounts start verified. Otherwise the person
+    /// confirms the link with their password.
+    pub trust_email: bool,
+    /// Dangerous: allows `http://` provider URLs (local testing only).
+    pub dangerous_allow_http: bool,
+}
+
+impl Default for UpstreamProvider {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            preset: String::new(),
+            kind: String::new(),
+            display_name: String::new(),
+            icon: String::new(),
+            enabled: true,
+            client_id: String::new(),
+            client_secret: String::new(),
+            issuer: String::new(),
+            tenant: String::new(),
+            authorization_url: String::new(),
+            token_url: String::new(),
+            userinfo_url: String::new(),
+            emails_url: String::new(),
+            scopes: Vec::new(),
+            subject_field: String::new(),
+            email_field: String::new(),
+            email_verified_field: String::new(),
+            name_field: String::new(),
+            token_auth_method: String::new(),
+            allowed_email_domains: Vec::new(),
+            allow_registration: true,
+            trust_email: false,
+            dangerous_allow_http: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamProvider")
+            .field("id", &self.id)
+            .field("preset", &self.preset)
+            .field("kind", &self.kind)
+            .field("enabled", &self.enabled)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("issuer", &self.issuer)
+            .field("authorization_url", &self.authorization_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Icons compiled into the binary.
+pub const BUILTIN_ICONS: &[&str] = &["google", "github", "microsoft", "gitlab", "openid", "key"];
+/// Presets by name.
+pub const PRESETS: &[&str] = &["google", "github", "microsoft", "gitlab"];
+const MAX_ID_LEN: usize = 40;
+
+impl UpstreamProvider {
+    /// The validated kind (after [`validate`]).
+    pub fn kind(&self) -> Kind {
+        if self.kind == "oauth2" {
+            Kind::Oauth2
+        } else {
+            Kind::Oidc
+        }
+    }
+
+    pub fn token_auth(&self) -> TokenAuth {
+        match self.token_auth_method.as_str() {
+            "client_secret_basic" => TokenAuth::Basic,
+            "client_secret_post" => TokenAuth::Post,
+            _ => TokenAuth::Auto,
+        }
+    }
+
+    /// Where the provider sends the browser back: register this URL with it.
+    pub fn redirect_uri(&self, issuer: &str) -> String {
+        format!(
+            "{}/login/upstream/{}/callback",
+            issuer.trim_end_matches('/'),
+            self.id
+        )
+    }
+
+    /// True when the Microsoft preset signs in accounts of any tenant: ID
+    /// tokens then carry the tenant's own issuer (see `issuer_matches`).
+    pub fn multi_tenant(&self) -> bool {
+        self.preset == "microsoft"
+            && matches!(
+                self.tenant.as_str(),
+                "common" | "organizations" | "consumers"
+            )
+    }
+
+    /// Whether `iss` from an ID token is this provider's. For a
+    /// multi-tenant Microsoft provider the issuer names the person's tenant
+    /// (`https://login.microsoftonline.com/<tid>/v2.0`, `tid` in the token).
+    pub fn issuer_matches(&self, iss: &str, tid: Option<&str>) -> bool {
+        if self.multi_tenant() {
+            match tid {
+                Some(t)
+                    if !t.is_empty()
+                        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+                {
+                    iss == format!("https://login.microsoftonline.com/{t}/v2.0")
+                }
+                _ => false,
+            }
+        } else {
+            iss == self.issuer
+        }
+    }
+
+    /// Whether `email`'s domain may sign in here.
+    pub fn domain_allowed(&self, email: &str) -> bool {
+        if self.allowed_email_domains.is_empty() {
+            return true;
+        }
+        let Some((_, domain)) = email.rsplit_once('@') else {
+            return false;
+        };
+        let domain = domain.to_ascii_lowercase();
+        self.allowed_email_domains.iter().any(|d| *d == domain)
+    }
+}
+
+fn fill(field: &mut String, value: &str) {
+    if field.is_empty() {
+        *field = value.to_string();
+    }
+}
+
+/// Fills the empty settings of `p` from its preset.
+fn apply_preset(p: &mut UpstreamProvider) -> Result<(), String> {
+    let scopes: &[&str] = match p.preset.as_str() {
+        "" => return Ok(()),
+        "google" => {
+            fill(&mut p.kind, "oidc");
+            fill(&mut p.display_name, "Google");
+            fill(&mut p.issuer, "https://accounts.google.com");
+            &["openid", "email", "profile"]
+        }
+        "microsoft" => {
+            fill(&mut p.kind, "oidc");
+            fill(&mut p.display_name, "Microsoft");
+            fill(&mut p.tenant, "common");
+            let issuer = format!("https://login.microsoftonline.com/{}/v2.0", p.tenant);
+            fill(&mut p.issuer, &issuer);
+            &["openid", "email", "profile"]
+        }
+        "gitlab" => {
+            fill(&mut p.kind, "oidc");
+            fill(&mut p.display_name, "GitLab");
+            fill(&mut p.issuer, "https://gitlab.com");
+            &["openid", "email", "profile"]
+        }
+        "github" => {
+            fill(&mut p.kind, "oauth2");
+            fill(&mut p.display_name, "GitHub");
+            fill(
+                &mut p.authorization_url,
+                "https://github.com/login/oauth/authorize",
+            );
+            fill(
+                &mut p.token_url,
+                "https://github.com/login/oauth/access_token",
+            );
+            fill(&mut p.userinfo_url, "https://api.github.com/user");
+            fill(&mut p.emails_url, "https://api.github.com/user/emails");
+            fill(&mut p.subject_field, "id");
+            fill(&mut p.email_field, "email");
+            fill(&mut p.name_field, "name,login");
+            fill(&mut p.token_auth_method, "client_secret_post");
+            &["read:user", "user:email"]
+        }
+        other => {
+            return Err(format!(
+                "preset: unknown preset `{other}` (use {})",
+                PRESETS.join(", ")
+            ))
+        }
+    };
+    fill(&mut p.icon, &p.preset.clone());
+    if p.scopes.is_empty() {
+        p.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+    Ok(())
+}
+
+fn check_url(p: &UpstreamProvider, key: &str, value: &str) -> Result<(), String> {
+    let u = url::Url::parse(value).map_err(|e| format!("{key}: not a URL ({e})"))?;
+    match u.scheme() {
+        "https" => {}
+        "http" if p.dangerous_allow_http => {}
+        "http" => {
+            return Err(format!(
+                "{key}: must be https (dangerous_allow_http = true permits http for local testing)"
+            ))
+        }
+        _ => return Err(format!("{key}: must be an https URL")),
+    }
+    if u.host_str().is_none() || u.fragment().is_some() {
+        return Err(format!("{key}: needs a host and no fragment"));
+    }
+    Ok(())
+}
+
+fn check_one(p: &mut UpstreamProvider) -> Result<(), String> {
+    apply_preset(p)?;
+    if p.kind.is_empty() {
+        p.kind = "oidc".into();
+    }
+    match p.kind.as_str() {
+        "oidc" => {
+            if p.issuer.is_empty() {
+                return Err("issuer: required for kind = \"oidc\"".into());
+            }
+            p.issuer = p.issuer.trim_end_matches('/').to_string();
+            let issuer = p.issuer.clone();
+            check_url(p, "issuer", &issuer)?;
+            if p.scopes.is_empty() {
+                p.scopes = vec!["openid".into(), "email".into(), "profile".into()];
+            }
+            if !p.scopes.iter().any(|s| s == "openid") {
+                p.scopes.insert(0, "openid".into());
+            }
+        }
+        "oauth2" => {
+            for (key, value) in [
+                ("authorization_url", p.authorization_url.clone()),
+                ("token_url", p.token_url.clone()),
+                ("userinfo_url", p.userinfo_url.clone()),
+            ] {
+                if value.is_empty() {
+                    return Err(format!("{key}: required for kind = \"oauth2\""));
+                }
+                check_url(p, key, &value)?;
+            }
+            if !p.emails_url.is_empty() {
+                let v = p.emails_url.clone();
+                check_url(p, "emails_url", &v)?;
+            }
+            fill(&mut p.subject_field, "sub");
+            fill(&mut p.email_field, "email");
+            fill(&mut p.name_field, "name");
+        }
+        other => return Err(format!("kind: `{other}` is not \"oidc\" or \"oauth2\"")),
+    }
+    if !matches!(
+        p.token_auth_method.as_str(),
+        "" | "client_secret_basic" | "client_secret_post"
+    ) {
+        return Err("token_auth_method: use client_secret_basic or client_secret_post".into());
+    }
+    if p.client_id.trim().is_empty() {
+        return Err("client_id: required".into());
+    }
+    if p.enabled && p.client_secret.is_empty() {
+        return Err(format!(
+            "client_secret: required (or set PORTCULLIS_UPSTREAM__{}__CLIENT_SECRET)",
+            p.id.to_ascii_uppercase()
+        ));
+    }
+    if p.scopes
+        .iter()
+        .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+    {
+        return Err("scopes: each scope is one word".into());
+    }
+    fill(&mut p.display_name, &p.id.clone());
+    if p.display_name.chars().count() > 60 || p.display_name.chars().any(char::is_control) {
+        return Err("display_name: at most 60 characters of plain text".into());
+    }
+    fill(&mut p.icon, if p.kind == "oidc" { "openid" } else { "key" });
+    let icon_ok = BUILTIN_ICONS.contains(&p.icon.as_str())
+        || (p.icon.len() <= 32 * 1024
+            && ["png", "svg+xml", "jpeg", "gif", "webp"]
+                .iter()
+                .any(|t| p.icon.starts_with(&format!("data:image/{t};base64,")))
+            && p.icon.chars().all(|c| c.is_ascii_graphic()));
+    if !icon_ok {
+        return Err(format!(
+            "icon: one of {} or a data:image/...;base64, URL of at most 32 KiB",
+            BUILTIN_ICONS.join(", ")
+        ));
+    }
+    let mut domains = Vec::new();
+    for d in &p.allowed_email_domains {
+        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() || !d.contains('.') || d.contains(['@', '/', ' ']) {
+            return Err(format!("allowed_email_domains: `{d}` is not a domain"));
+        }
+        domains.push(d);
+    }
+    p.allowed_email_domains = domains;
+    Ok(())
+}
+
+/// Validates every provider and fills in preset values and defaults. The
+/// error names the provider and the key.
+pub fn validate(providers: &mut [UpstreamProvider]) -> CoreResult<()> {
+    let mut seen: Vec<String> = Vec::new();
+    for (i, p) in providers.iter_mut().enumerate() {
+        let id_ok = !p.id.is_empty()
+            && p.id.len() <= MAX_ID_LEN
+            && p.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(CoreError::Config(format!(
+                "upstream[{i}].id: 1-{MAX_ID_LEN} lowercase letters, digits, '-' or '_'"
+            )));
+        }
+        if seen.contains(&p.id) {
+            return Err(CoreError::Config(format!(
+                "upstream[{i}].id: `{}` is used twice",
+                p.id
+            )));
+        }
+        seen.push(p.id.clone());
+        check_one(p).map_err(|m| CoreError::Config(format!("upstream.{}.{m}", p.id)))?;
+    }
+    Ok(())
+}
+
+/// The environment variable that carries a provider's secret, without the
+/// `PORTCULLIS_` prefix: `UPSTREAM__<ID>__CLIENT_SECRET`.
+pub const ENV_PREFIX: &str = "UPSTREAM__";
+
+/// True for `PORTCULLIS_` variables (prefix removed) that belong to
+/// [`apply_env`] rather than the general environment overlay.
+pub fn is_env_key(rest: &str) -> bool {
+    rest.starts_with(ENV_PREFIX)
+}
+
+/// Applies `PORTCULLIS_UPSTREAM__<ID>__CLIENT_SECRET` (and `__CLIENT_ID`)
+/// to the provider with that id; any other such variable is an error.
+pub fn apply_env(providers: &mut [UpstreamProvider], env: &[(String, String)]) -> CoreResult<()> {
+    for (key, value) in env {
+        let Some(rest) = key
+            .strip_prefix("PORTCULLIS_")
+            .and_then(|r| r.strip_prefix(ENV_PREFIX))
+        else {
+            continue;
+        };
+        let Some((id, field)) = rest.split_once("__") else {
+            return Err(CoreError::Config(format!(
+                "environment variable {key}: use PORTCULLIS_UPSTREAM__<ID>__CLIENT_SECRET"
+            )));
+        };
+        let id = id.to_ascii_lowercase().replace('-', "_");
+        let Some(p) = providers.iter_mut().find(|p| p.id.replace('-', "_") == id) else {
+            return Err(CoreError::Config(format!(
+                "environment variable {key}: no [[upstream]] with id `{id}`"
+            )));
+        };
+        match field {
+            "CLIENT_SECRET" => p.client_secret = value.clone(),
+            "CLIENT_ID" => p.client_id = value.clone(),
+            _ => {
+                return Err(CoreError::Config(format!(
+                    "environment variable {key}: only CLIENT_ID and CLIENT_SECRET can be set"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(id: &str, preset: &str) -> UpstreamProvider {
+        UpstreamProvider {
+            id: id.into(),
+            preset: preset.into(),
+            client_id: "cid".into(),
+            client_secret: "secret".into(),
+            ..UpstreamProvider::default()
+        }
+    }
+
+    #[test]
+    fn presets_need_only_id_and_secret() {
+        let mut list = vec![
+            provider("google", "google"),
+            provider("github", "github"),
+            provider("microsoft", "microsoft"),
+            provider("gitlab", "gitlab"),
+        ];
+        validate(&mut list).unwrap();
+        assert_eq!(list[0].kind(), Kind::Oidc);
+        assert_eq!(list[0].issuer, "https://accounts.google.com");
+        assert_eq!(list[0].scopes, ["openid", "email", "profile"]);
+        assert_eq!(list[1].kind(), Kind::Oauth2);
+        assert_eq!(list[1].subject_field, "id");
+        assert_eq!(list[1].token_auth(), TokenAuth::Post);
+        assert_eq!(list[1].icon, "github");
+        assert_eq!(
+            list[2].issuer,
+            "https://login.microsoftonline.com/common/v2.0"
+        );
+        assert!(list[2].multi_tenant());
+        assert_eq!(list[3].display_name, "GitLab");
+        assert_eq!(
+            list[0].redirect_uri("https://id.example.com/"),
+            "https://id.example.com/login/upstream/google/callback"
+        );
+        // A preset value can be overridden (self-managed GitLab).
+        let mut own = vec![UpstreamProvider {
+            issuer: "https://gitlab.example.com/".into(),
+            ..provider("gitlab", "gitlab")
+        }];
+        validate(&mut own).unwrap();
+        assert_eq!(own[0].issuer, "https://gitlab.example.com");
+    }
+
+    #[test]
+    fn microsoft_issuers_follow_the_tenant() {
+        let mut list = vec![provider("ms", "microsoft")];
+        validate(&mut list).unwrap();
+        let p = &list[0];
+        let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        assert!(p.issuer_matches(
+            &format!("https://login.microsoftonline.com/{tid}/v2.0"),
+            Some(tid)
+        ));
+        assert!(!p.issuer_matches(
+            &format!("https://login.microsoftonline.com/{tid}/v2.0"),
+            Some("other")
+        ));
+        assert!(!p.issuer_matches("https://evil.example/v2.0", None));
+        let mut one = vec![UpstreamProvider {
+            tenant: "contoso.onmicrosoft.com".into(),
+            ..provider("ms", "microsoft")
+        }];
+        validate(&mut one).unwrap();
+        assert!(!one[0].multi_tenant());
+        assert!(one[0].issuer_matches(&one[0].issuer.clone(), None));
+    }
+
+    #[test]
+    fn bad_settings_name_provider_and_key() {
+        for (p, key) in [
+            (provider("Bad Id", "google"), "upstream[0].id"),
+            (provider("x", "facebook"), "upstream.x.preset"),
+            (
+                UpstreamProvider {
+                    kind: "saml".into(),
+                    ..provider("x", "")
+                },
+                "upstream.x.kind",
+            ),
+            (provider("x", ""), "upstream.x.issuer"),
+            (
+                UpstreamProvider {
+                    issuer: "http://idp.example.com".into(),
+                    ..provider("x", "")
+                },
+                "dangerous_allow_http",
+            ),
+            (
+                UpstreamProvider {
+                    kind: "oauth2".into(),
+                    authorization_url: "https://a.example/auth".into(),
+                    ..provider("x", "")
+                },
+                "upstream.x.token_url",
+            ),
+            (
+                UpstreamProvider {
+                    client_secret: String::new(),
+                    ..provider("x", "google")
+                },
+                "PORTCULLIS_UPSTREAM__X__CLIENT_SECRET",
+            ),
+            (
+                UpstreamProvider {
+                    icon: "https://cdn.example/icon.png".into(),
+                    ..provider("x", "google")
+                },
+                "upstream.x.icon",
+            ),
+            (
+                UpstreamProvider {
+                    allowed_email_domains: vec!["not a domain".into()],
+                    ..provider("x", "google")
+                },
+                "allowed_email_domains",
+            ),
+        ] {
+            let e = validate(&mut [p]).unwrap_err().to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let e = validate(&mut [provider("a", "google"), provider("a", "github")]).unwrap_err();
+        assert!(e.to_string().contains("used twice"), "{e}");
+    }
+
+    #[test]
+    fn http_needs_the_dangerous_switch_and_oidc_always_asks_openid() {
+        let mut list = vec![UpstreamProvider {
+            issuer: "http://127.0.0.1:9/".into(),
+            scopes: vec!["email".into()],
+            dangerous_allow_http: true,
+            ..provider("local", "")
+        }];
+        validate(&mut list).unwrap();
+        assert_eq!(list[0].issuer, "http://127.0.0.1:9");
+        assert_eq!(list[0].scopes, ["openid", "email"]);
+        assert_eq!(list[0].icon, "openid");
+        assert_eq!(list[0].display_name, "local");
+    }
+
+    #[test]
+    fn domains_are_normalized_and_matched_exactly() {
+        let mut list = vec![UpstreamProvider {
+            allowed_email_domains: vec!["@Example.COM ".into()],
+            ..provider("g", "google")
+        }];
+        validate(&mut list).unwrap();
+        let p = &list[0];
+        assert!(p.domain_allowed("ada@EXAMPLE.com"));
+        assert!(!p.domain_allowed("ada@evil-example.com"));
+        assert!(!p.domain_allowed("ada@sub.example.com"));
+        assert!(!p.domain_allowed("no-at-sign"));
+        assert!(provider("h", "google").domain_allowed("anyone@anywhere.org"));
+    }
+
+    /// The commented-out `[[upstream]]` table of the example configuration
+    /// names every key, with its default, and parses.
+    #[test]
+    fn example_config_documents_every_upstream_key() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/portcullis.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text
+            .find("# [[upstream]]")
+            .expect("an [[upstream]] example");
+        let table: String = text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.trim_start_matches('#').trim_start())
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let doc: toml::Table = toml::from_str(&table).unwrap();
+        let example = doc["upstream"].as_array().unwrap()[0].as_table().unwrap();
+        let defaults = toml::Table::try_from(UpstreamProvider::default()).unwrap();
+        let mut documented: Vec<&String> = example.keys().collect();
+        let mut all: Vec<&String> = defaults.keys().collect();
+        documented.sort();
+        all.sort();
+        assert_eq!(documented, all);
+        for (k, v) in &defaults {
+            if !["id", "preset"].contains(&k.as_str()) {
+                assert_eq!(&example[k], v, "default of {k}");
+            }
+        }
+        let parsed: UpstreamProvider = example.clone().try_into().unwrap();
+        let mut list = vec![UpstreamProvider {
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            ..parsed
+        }];
+        validate(&mut list).unwrap();
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_never_print() {
+        let mut list = vec![provider("my-idp", "google")];
+        list[0].client_secret.clear();
+        apply_env(
+            &mut list,
+            &[(
+                "PORTCULLIS_UPSTREAM__MY_IDP__CLIENT_SECRET".into(),
+                "s3cret".into(),
+            )],
+        )
+        .unwrap();
+        assert_eq!(list[0].client_secret, "s3cret");
+        assert!(!format!("{:?}", list[0]).contains("s3cret"));
+        let e = apply_env(
+            &mut list,
+            &[(
+                "PORTCULLIS_UPSTREAM__NOPE__CLIENT_SECRET".into(),
+                "x".into(),
+            )],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        let e = apply_env(
+            &mut list,
+            &[("PORTCULLIS_UPSTREAM__MY_IDP__ISSUER".into(), "x".into())],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("CLIENT_SECRET"), "{e}");
+    }
+}

@@ -1,0 +1,159 @@
+//! `GET|POST /login/upstream/confirm`: an account already has the address
+//! the provider gave, and the provider is not trusted to vouch for it, so
+//! the person proves the account is theirs with its password; then the
+//! link is made and they are signed in.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::federation::login::{self, Confirmed};
+use core_auth::federation::pending::PendingLink;
+use core_auth::secret::Secret;
+use core_auth::{users, CoreError};
+use serde::Deserialize;
+
+use super::pages::{back_to, error_page};
+use super::{load_link, provider, LINK};
+use crate::context::AppContext;
+use crate::csrf;
+use crate::errors::PageError;
+use crate::form::Form;
+use crate::identity;
+use crate::pages::Layout;
+use crate::util::{render, see_other};
+
+#[derive(Template)]
+#[template(path = "upstream_confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    csrf: String,
+    provider: String,
+    email: String,
+    has_password: bool,
+    error: Option<String>,
+}
+
+fn expired() -> HttpResponse {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in has expired",
+        "Too much time has passed since you signed in with the provider. Please start again.",
+        back_to("", false),
+    )
+}
+
+async fn page(
+    ctx: &AppContext,
+    session: &Session,
+    link: &PendingLink,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let Some(p) = provider(ctx, &link.provider).await? else {
+        return Ok(expired());
+    };
+    let uid = link.user_id.clone();
+    let Some(user) = ctx.db(move |c| users::find_by_id(c, &uid)).await? else {
+        return Ok(expired());
+    };
+    let page = ConfirmPage {
+        layout: Layout::anonymous("Link your account"),
+        csrf: csrf::token(session)?,
+        provider: p.display_name,
+        email: user.email,
+        has_password: user.password_hash.is_some(),
+        error,
+    };
+    Ok(render(status, &page))
+}
+
+pub async fn show(ctx: web::Data<AppContext>, session: Session) -> Result<HttpResponse, PageError> {
+    match load_link(&session).filter(|l| l.is_live(ctx.now())) {
+        Some(link) => page(&ctx, &session, &link, StatusCode::OK, None).await,
+        None => Ok(expired()),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    csrf_token: String,
+    password: Secret,
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    form: Form<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let now = ctx.now();
+    let Some(link) = load_link(&session).filter(|l| l.is_live(now)) else {
+        return Ok(expired());
+    };
+    let Some(p) = provider(&ctx, &link.provider).await? else {
+        return Ok(expired());
+    };
+    let who = link.identity();
+    let password = form.into_inner().password;
+    let (p2, who2, uid) = (p.clone(), who.clone(), link.user_id.clone());
+    let result = ctx
+        .run(move |ctx| {
+            login::confirm_with_password(
+                &ctx.pool,
+                &ctx.passwords,
+                &p2,
+                &who2,
+                &uid,
+                &password,
+                now,
+            )
+        })
+        .await;
+    match result {
+        Ok(Confirmed::Linked { user_id }) => {
+            session.remove(LINK);
+            let mut amr = vec!["pwd".to_string()];
+            amr.extend(who.session_amr());
+            let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+            identity::sign_in(&session, &req, &user_id, now, &amr)?;
+            tracing::info!(target: "audit", event = "upstream_link_created", user_id = %user_id, provider = %p.id, how = "password", "upstream identity linked after password confirmation");
+            tracing::info!(target: "audit", event = "upstream_sign_in", user_id = %user_id, provider = %p.id, "signed in through an upstream provider");
+            Ok(see_other(if link.next.is_empty() {
+                "/account"
+            } else {
+                &link.next
+            }))
+        }
+        Ok(Confirmed::Refused(r)) => {
+            session.remove(LINK);
+            tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = r.code(), "upstream link refused");
+            Ok(error_page(
+                StatusCode::FORBIDDEN,
+                "Sign-in refused",
+                &r.message(&p.display_name),
+                back_to(&link.next, false),
+            ))
+        }
+        Err(CoreError::InvalidCredentials) => {
+            tracing::info!(target: "audit", event = "upstream_link_confirm_failed", user_id = %link.user_id, provider = %p.id, "wrong password confirming an upstream link");
+            page(
+                &ctx,
+                &session,
+                &link,
+                StatusCode::UNAUTHORIZED,
+                Some("That is not the password of this account.".into()),
+            )
+            .await
+        }
+        Err(CoreError::AccountDisabled) => Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Account disabled",
+            "This account is disabled. Contact your administrator if you think this is a mistake.",
+            back_to("", false),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

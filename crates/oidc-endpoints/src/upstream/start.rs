@@ -1,0 +1,96 @@
+//! Starting a round trip to a provider: from the sign-in page (GET, keeps
+//! `next`) or from the account page to add a link (POST with CSRF, for the
+//! signed-in user).
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use core_auth::federation::pending::PendingLogin;
+use core_auth::federation::UpstreamProvider;
+use serde::Deserialize;
+
+use super::pages::{back_to, error_page};
+use super::{load_logins, provider, save_logins};
+use crate::context::AppContext;
+use crate::csrf;
+use crate::errors::PageError;
+use crate::form::Form;
+use crate::identity::CurrentUser;
+use crate::util::{local_path, see_other};
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct StartQuery {
+    next: String,
+}
+
+/// `GET /login/upstream/{id}?next=`: off to the provider.
+pub async fn sign_in(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    id: web::Path<String>,
+    q: web::Query<StartQuery>,
+) -> Result<HttpResponse, PageError> {
+    let next = local_path(&q.next).unwrap_or_default();
+    let Some(p) = provider(&ctx, &id).await? else {
+        return Err(PageError::NotFound);
+    };
+    begin(&ctx, &session, &p, &next, "").await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct LinkForm {
+    csrf_token: String,
+    provider: String,
+}
+
+/// `POST /account/links/add`: link another provider to this account.
+pub async fn link(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    form: Form<LinkForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let Some(p) = provider(&ctx, &form.provider).await? else {
+        return Err(PageError::NotFound);
+    };
+    begin(&ctx, &session, &p, "/account", user.id()).await
+}
+
+async fn begin(
+    ctx: &AppContext,
+    session: &Session,
+    p: &UpstreamProvider,
+    next: &str,
+    link_user_id: &str,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now();
+    let pending = PendingLogin::new(&p.id, next, link_user_id, now);
+    let redirect_uri = p.redirect_uri(&ctx.config.issuer);
+    match ctx
+        .upstream
+        .authorize_url(p, &redirect_uri, &pending, now)
+        .await
+    {
+        Ok(url) => {
+            let mut list = load_logins(session);
+            list.put(pending, now);
+            save_logins(session, &list)?;
+            Ok(see_other(&url))
+        }
+        Err(e) => {
+            tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = e.code(), error = %e, "upstream sign-in could not start");
+            Ok(error_page(
+                StatusCode::BAD_GATEWAY,
+                &format!("{} is not available", p.display_name),
+                &format!(
+                    "We could not reach {} to sign you in. Please try again in a moment, or sign in another way.",
+                    p.display_name
+                ),
+                back_to(next, !link_user_id.is_empty()),
+            ))
+        }
+    }
+}

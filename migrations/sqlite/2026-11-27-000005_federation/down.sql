@@ -1,0 +1,2 @@
+DROP TABLE upstream_providers;
+DROP TABLE federated_identities;
