@@ -60,6 +60,16 @@ impl UpstreamError {
     }
 }
 
+/// An OpenID Connect client built from a discovery document.
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 struct Cached {
     fetched_at: UnixTime,
     meta: Arc<CoreProviderMetadata>,
@@ -236,17 +246,7 @@ impl Upstreams {
         p: &UpstreamProvider,
         meta: &CoreProviderMetadata,
         redirect_uri: &str,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        UpstreamError,
-    > {
+    ) -> Result<OidcClient, UpstreamError> {
         let post = match p.token_auth() {
             TokenAuth::Post => true,
             TokenAuth::Basic => false,
@@ -446,26 +446,44 @@ impl Upstreams {
             }
         }
         if id.email.is_empty() {
-            if let Ok(request) = client.user_info(
-                AccessToken::new(response.access_token().secret().clone()),
-                Some(openidconnect::SubjectIdentifier::new(id.subject.clone())),
-            ) {
-                let info: CoreUserInfoClaims = request
-                    .request_async(&self.http)
-                    .await
-                    .map_err(|e| bad(format!("userinfo: {e}")))?;
-                if let Some(e) = info.email() {
-                    id.email = e.as_str().to_string();
-                    id.email_verified = info.email_verified().unwrap_or(false);
-                }
-                if id.name.is_empty() {
-                    if let Some(n) = info.name().and_then(|n| n.get(None)) {
-                        id.name = n.as_str().to_string();
-                    }
-                }
+            // The ID token lacks the address: ask the userinfo endpoint. A
+            // failure there is not the sign-in's: it goes on without one.
+            if let Err(e) = self
+                .complete_from_userinfo(&client, response.access_token(), &mut id)
+                .await
+            {
+                tracing::info!(provider = %p.id, error = %e, "upstream userinfo unavailable");
             }
         }
         id.checked().map_err(bad)
+    }
+
+    async fn complete_from_userinfo(
+        &self,
+        client: &OidcClient,
+        token: &AccessToken,
+        id: &mut UpstreamIdentity,
+    ) -> Result<(), UpstreamError> {
+        let request = client
+            .user_info(
+                token.clone(),
+                Some(openidconnect::SubjectIdentifier::new(id.subject.clone())),
+            )
+            .map_err(bad)?;
+        let info: CoreUserInfoClaims = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| bad(format!("userinfo: {e}")))?;
+        if let Some(e) = info.email() {
+            id.email = e.as_str().to_string();
+            id.email_verified = info.email_verified().unwrap_or(false);
+        }
+        if id.name.is_empty() {
+            if let Some(n) = info.name().and_then(|n| n.get(None)) {
+                id.name = n.as_str().to_string();
+            }
+        }
+        Ok(())
     }
 
     async fn identify_oauth2(

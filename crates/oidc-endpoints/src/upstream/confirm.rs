@@ -116,7 +116,11 @@ pub async fn submit(
         Ok(Confirmed::Linked { user_id }) => {
             session.remove(LINK);
             let mut amr = vec!["pwd".to_string()];
-            amr.extend(who.session_amr());
+            for a in who.session_amr() {
+                if !amr.contains(&a) {
+                    amr.push(a);
+                }
+            }
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
             identity::sign_in(&session, &req, &user_id, now, &amr)?;
             tracing::info!(target: "audit", event = "upstream_link_created", user_id = %user_id, provider = %p.id, how = "password", "upstream identity linked after password confirmation");

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod db_round_trips;
+mod federation;
 mod mail;
 mod migrations;
 mod oidc_bad_input;
