@@ -9,6 +9,7 @@ pub mod identity;
 pub mod links;
 pub mod login;
 pub mod pending;
+pub mod presets;
 pub mod provider;
 pub mod store;
 

@@ -3,8 +3,9 @@
 //! signed-in user).
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
+use askama::Template;
 use core_auth::federation::pending::PendingLogin;
 use core_auth::federation::UpstreamProvider;
 use serde::Deserialize;
@@ -16,7 +17,8 @@ use crate::csrf;
 use crate::errors::PageError;
 use crate::form::Form;
 use crate::identity::CurrentUser;
-use crate::util::{local_path, see_other};
+use crate::pages::Layout;
+use crate::util::{local_path, render, see_other};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -45,7 +47,18 @@ pub struct LinkForm {
     provider: String,
 }
 
-/// `POST /account/links/add`: link another provider to this account.
+#[derive(Template)]
+#[template(path = "upstream_redirect.html")]
+struct ContinuePage {
+    layout: Layout,
+    provider: String,
+    url: String,
+}
+
+/// `POST /account/links/add`: link another provider to this account. The
+/// answer is a page with a link to the provider rather than a redirect:
+/// the pages' CSP (`form-action 'self'`) would stop a form's redirect to
+/// another origin.
 pub async fn link(
     ctx: web::Data<AppContext>,
     session: Session,
@@ -56,7 +69,27 @@ pub async fn link(
     let Some(p) = provider(&ctx, &form.provider).await? else {
         return Err(PageError::NotFound);
     };
-    begin(&ctx, &session, &p, "/account", user.id()).await
+    let resp = begin(&ctx, &session, &p, "/account", user.id()).await?;
+    let to_provider = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| resp.status() == StatusCode::SEE_OTHER)
+        .map(str::to_string);
+    Ok(match to_provider {
+        Some(url) => {
+            let csrf = csrf::token(&session)?;
+            render(
+                StatusCode::OK,
+                &ContinuePage {
+                    layout: Layout::for_user("Link an account", &user, &csrf),
+                    provider: p.display_name.clone(),
+                    url,
+                },
+            )
+        }
+        None => resp,
+    })
 }
 
 async fn begin(
