@@ -57,6 +57,52 @@ pub struct Config {
     pub keys: KeysConfig,
     pub mail: MailConfig,
     pub accounts: AccountsConfig,
+    pub metrics: MetricsConfig,
+    pub tls: TlsConfig,
+}
+
+/// Prometheus metrics at `/metrics`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` at all (off by default).
+    pub enabled: bool,
+    /// Empty: `/metrics` is on the main listener (and needs `bearer_token`);
+    /// else a separate plain-HTTP listener, e.g. `127.0.0.1:9100`, that
+    /// serves only `/metrics`.
+    pub bind: String,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub bearer_token: String,
+}
+
+/// TLS served directly (rustls); empty paths: plain HTTP.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// How often the files' modification times are checked; a change
+    /// reloads the certificate without a restart. In seconds.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert: PathBuf::new(),
+            key: PathBuf::new(),
+            reload_interval_secs: 60,
+        }
+    }
+}
+
+impl TlsConfig {
+    /// True when both files are configured.
+    pub fn enabled(&self) -> bool {
+        !self.cert.as_os_str().is_empty() && !self.key.as_os_str().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -290,6 +336,8 @@ impl Default for Config {
             keys: KeysConfig::default(),
             mail: MailConfig::default(),
             accounts: AccountsConfig::default(),
+            metrics: MetricsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -497,6 +545,7 @@ impl Config {
             ));
         }
         crate::federation::provider::validate(&mut self.upstream)?;
+        self.validate_metrics_and_tls()?;
         if self.max_body_bytes < 1024 {
             return Err(CoreError::Config(
                 "max_body_bytes: must be at least 1024".into(),
@@ -508,6 +557,38 @@ impl Config {
     /// True when the issuer is https (secure cookies, HSTS).
     pub fn is_https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    fn validate_metrics_and_tls(&self) -> CoreResult<()> {
+        let m = &self.metrics;
+        let token = &m.bearer_token;
+        if !token.is_empty() && (token.len() < 16 || !token.chars().all(|c| c.is_ascii_graphic())) {
+            return Err(CoreError::Config(
+                "metrics.bearer_token: at least 16 printable ASCII characters, no spaces (openssl rand -hex 32)".into(),
+            ));
+        }
+        if m.enabled && m.bind.trim().is_empty() && token.is_empty() {
+            return Err(CoreError::Config(
+                "metrics: with metrics.enabled and an empty metrics.bind, /metrics is on the public listener: set metrics.bearer_token, or metrics.bind to a private address such as 127.0.0.1:9100".into(),
+            ));
+        }
+        if !m.bind.trim().is_empty() && m.bind.trim() == self.bind {
+            return Err(CoreError::Config(
+                "metrics.bind: must differ from bind (leave it empty to serve /metrics on the main listener)".into(),
+            ));
+        }
+        let t = &self.tls;
+        if t.cert.as_os_str().is_empty() != t.key.as_os_str().is_empty() {
+            return Err(CoreError::Config(
+                "tls: set both tls.cert and tls.key, or neither".into(),
+            ));
+        }
+        if t.reload_interval_secs == 0 {
+            return Err(CoreError::Config(
+                "tls.reload_interval_secs: must be at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -658,6 +739,20 @@ mod tests {
             ("[session]\nidle_timeout_secs = 0", "session"),
             ("[password]\nbcrypt_cost = \"high\"", "bcrypt_cost"),
             ("log_format = \"xml\"", "log_format"),
+            ("[metrics]\nenabled = true", "metrics.bearer_token"),
+            (
+                "[metrics]\nbearer_token = \"short\"",
+                "metrics.bearer_token",
+            ),
+            (
+                "bind = \"127.0.0.1:9\"\n[metrics]\nbind = \"127.0.0.1:9\"",
+                "metrics.bind",
+            ),
+            ("[tls]\ncert = \"/etc/cert.pem\"", "tls.key"),
+            (
+                "[tls]\nreload_interval_secs = 0",
+                "tls.reload_interval_secs",
+            ),
         ] {
             let e = Config::from_toml_str(doc).unwrap_err();
             assert!(e.to_string().contains(key), "{doc}: {e}");
