@@ -12,6 +12,7 @@ use core_auth::{Clock, Config, CoreError, CoreResult, DbPool, UnixTime};
 
 use crate::discovery::Discovery;
 use crate::jwks_fetch::JwksCache;
+use crate::metrics::Metrics;
 
 #[derive(Clone, Debug)]
 pub struct AppContext {
@@ -26,6 +27,8 @@ pub struct AppContext {
     pub discovery: Arc<Discovery>,
     /// Client key sets fetched from `jwks_uri` (private_key_jwt).
     pub client_jwks: Arc<JwksCache>,
+    /// Prometheus series (`/metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppContext {
@@ -41,6 +44,7 @@ impl AppContext {
             upstream: Arc::new(crate::upstream::Upstreams::default()),
             discovery,
             client_jwks: Arc::new(JwksCache::default()),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod form;
 pub mod health;
 pub mod identity;
 pub mod jwks_fetch;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod protocol;
@@ -36,4 +37,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     end_session::configure(cfg);
     pages::configure(cfg);
     upstream::configure(cfg);
+    metrics::configure(cfg);
 }

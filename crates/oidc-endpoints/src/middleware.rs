@@ -1,5 +1,5 @@
-//! Cross-cutting response behaviour: one log line per request and the
-//! security headers every page carries.
+//! Cross-cutting response behaviour: one log line (and the HTTP metrics)
+//! per request, and the security headers every response carries.
 
 use std::time::Instant;
 
@@ -7,9 +7,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::context::AppContext;
 
 /// Logs method, path (never the query string: it can hold codes and
-/// tokens), status and latency, once per request.
+/// tokens), status and latency, once per request, and records the request
+/// in the metrics under its route pattern.
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -17,8 +21,20 @@ pub async fn request_log(
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_string();
+    let route = req.match_pattern();
+    let metrics = req
+        .app_data::<web::Data<AppContext>>()
+        .map(|ctx| ctx.metrics.clone());
     let res = next.call(req).await;
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = start.elapsed().as_secs_f64();
+    let latency_ms = elapsed * 1000.0;
+    if let Some(m) = metrics {
+        let status = match &res {
+            Ok(r) => r.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        m.http_request(route.as_deref(), &method, status.as_u16(), elapsed);
+    }
     match &res {
         Ok(r) => tracing::info!(
             target: "http",
@@ -46,12 +62,20 @@ pub const PAGE_CSP: &str =
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
+/// `Strict-Transport-Security` when the issuer is https: browsers use
+/// https only for a year, on this host and its subdomains.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// Adds the security headers to every response (a handler that set its own
-/// CSP keeps it); HTML responses also get the page CSP.
+/// CSP keeps it); HTML responses also get the page CSP, and every response
+/// gets HSTS when the issuer is https.
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let https = req
+        .app_data::<web::Data<AppContext>>()
+        .is_some_and(|ctx| ctx.config.is_https());
     let mut res = next.call(req).await?;
     let is_html = res
         .headers()
@@ -68,6 +92,12 @@ pub async fn security_headers(
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     if is_html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

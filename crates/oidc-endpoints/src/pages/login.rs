@@ -101,16 +101,21 @@ pub async fn submit(
     let (status, message) = match result {
         Ok(user) => {
             identity::sign_in(&session, &req, &user.id, now, &["pwd"])?;
+            ctx.metrics.sign_in("success");
             tracing::info!(user_id = %user.id, "signed in");
             return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
         }
         Err(CoreError::InvalidCredentials) => {
+            ctx.metrics.sign_in("bad_credentials");
             (StatusCode::UNAUTHORIZED, "Incorrect email or password.")
         }
-        Err(CoreError::AccountDisabled) => (
-            StatusCode::FORBIDDEN,
-            "This account is disabled. Contact your administrator if you think this is a mistake.",
-        ),
+        Err(CoreError::AccountDisabled) => {
+            ctx.metrics.sign_in("disabled");
+            (
+                StatusCode::FORBIDDEN,
+                "This account is disabled. Contact your administrator if you think this is a mistake.",
+            )
+        }
         Err(e) => return Err(e.into()),
     };
     tracing::info!(status = status.as_u16(), "sign-in refused");

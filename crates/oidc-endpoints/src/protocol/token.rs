@@ -17,6 +17,7 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthJson> {
     let client = client_auth::authenticate(&ctx, &req, &p, true).await?;
     let grant_type = p.get("grant_type").cloned().unwrap_or_default();
+    let grant = grant_type.clone();
     let now = ctx.now();
     let response = ctx
         .run(move |ctx| {
@@ -33,6 +34,7 @@ pub async fn token(
             }
         })
         .await?;
+    ctx.metrics.token_issued(&grant);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
