@@ -213,6 +213,10 @@ pub fn run(cli: Cli) -> Result<(), UserError> {
             Ok(())
         }
         Command::CheckConfig => {
+            if cfg.tls.enabled() {
+                // The certificate and key must load, as they must at start.
+                crate::tls::server_config(&cfg.tls)?;
+            }
             println!("configuration is valid");
             println!("  issuer:       {}", cfg.issuer);
             println!("  bind:         {}", cfg.bind);

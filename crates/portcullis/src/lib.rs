@@ -6,3 +6,4 @@ pub mod cli;
 pub mod logging;
 pub mod mailer;
 pub mod server;
+pub mod tls;

@@ -17,6 +17,7 @@ use core_auth::mail::outbox;
 use core_auth::oidc::tokens;
 use core_auth::secret::random_bytes;
 use core_auth::{server_secrets, sessions, CoreResult};
+use oidc_endpoints::metrics::listener_guard;
 use oidc_endpoints::middleware::{request_log, security_headers};
 use oidc_endpoints::session_store::DbSessionStore;
 use oidc_endpoints::{AppContext, PageError};
@@ -50,7 +51,10 @@ pub fn cookie_name(ctx: &AppContext) -> String {
     }
 }
 
-/// Builds the server on `listener`; the caller awaits or spawns it.
+/// Builds the server on `listener` (https when `tls` is configured), plus
+/// the separate metrics listener when `metrics.bind` is set; the caller
+/// awaits or spawns it, on the runtime that also runs the certificate
+/// reloader.
 pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
     let key = cookie_key(&ctx)?;
     let name = cookie_name(&ctx);
@@ -62,6 +66,15 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
             .unwrap_or(2),
         n => n,
     };
+    let metrics_listener = bind_metrics(&ctx)?;
+    let tls = match ctx.config.tls.enabled() {
+        true => Some(crate::tls::server_config(&ctx.config.tls)?),
+        false => None,
+    };
+    if let Some(warning) = crate::tls::unprotected_https_warning(&ctx.config) {
+        tracing::warn!("{warning}");
+    }
+    let reload_every = Duration::from_secs(ctx.config.tls.reload_interval_secs);
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         let sessions =
@@ -91,15 +104,47 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
             .configure(admin_ui::configure)
             .default_service(web::to(not_found))
             .wrap(sessions)
+            .wrap(from_fn(listener_guard))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(request_log))
     })
     .workers(workers)
-    .shutdown_timeout(10)
-    .listen(listener)
-    .map_err(|e| core_auth::CoreError::Config(format!("bind: {e}")))?
-    .run();
-    Ok(server)
+    .shutdown_timeout(10);
+    let bind_err = |e: std::io::Error| core_auth::CoreError::Config(format!("bind: {e}"));
+    let mut server = match tls {
+        Some((config, reloader)) => {
+            crate::tls::spawn_reloader(reloader, reload_every);
+            server
+                .listen_rustls_0_23(listener, config)
+                .map_err(bind_err)?
+        }
+        None => server.listen(listener).map_err(bind_err)?,
+    };
+    if let Some(l) = metrics_listener {
+        server = server.listen(l).map_err(bind_err)?;
+    }
+    Ok(server.run())
+}
+
+/// Binds `metrics.bind` when metrics are on and served separately.
+fn bind_metrics(ctx: &AppContext) -> CoreResult<Option<TcpListener>> {
+    let m = &ctx.config.metrics;
+    let bind = m.bind.trim();
+    if !m.enabled || bind.is_empty() {
+        return Ok(None);
+    }
+    let cannot = |e: std::io::Error| {
+        core_auth::CoreError::Config(format!("metrics.bind: cannot listen on {bind}: {e}"))
+    };
+    let listener = TcpListener::bind(bind).map_err(cannot)?;
+    let addr = listener.local_addr().map_err(cannot)?;
+    if ctx.metrics.set_listener(addr).is_err() {
+        return Err(core_auth::CoreError::Config(
+            "metrics.bind: this context already has a metrics listener".into(),
+        ));
+    }
+    tracing::info!(%addr, "metrics are served on a separate listener");
+    Ok(Some(listener))
 }
 
 fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
