@@ -11,6 +11,7 @@ mod cli;
 mod db_round_trips;
 mod federation;
 mod mail;
+mod metrics_tls;
 mod migrations;
 mod oidc_bad_input;
 mod oidc_flow;
