@@ -122,8 +122,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     let dir = &a.dir;
     let meta = read(dir, "meta.json");
     let crypto = read(dir, "crypto.json");
-    let authcode = read(dir, "authcode.json");
-    let signin = read(dir, "signin.json");
+    let mut authcode = read(dir, "authcode.json");
+    let mut signin = read(dir, "signin.json");
+    for (v, stem) in [(&mut authcode, "authcode"), (&mut signin, "signin")] {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("cpu".into(), read(dir, &format!("cpu-{stem}.json")));
+        }
+    }
     let startup = read(dir, "startup.json");
     let backend = meta
         .get("backend")
@@ -140,6 +145,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         }
         let mut s = wrk_summary(&raw);
         s["label"] = json!(label);
+        s["cpu"] = read(dir, &format!("cpu-{stem}.json"));
         if let Some(kb) = read_kb(dir, &format!("rss-{stem}.kb")) {
             s["rss_mb"] = json!(round1(kb / 1024.0));
             rss_under_load = Some(rss_under_load.map_or(kb, |m: f64| m.max(kb)));
@@ -264,7 +270,7 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
         s(meta, "commit_short"),
     ));
     m.push_str(&format!(
-        "Machine: {} cores, {}; {}. Release build; load generator (wrk {} thread(s), {} connections; the driver for flows) on the same machine. bcrypt cost {}. {} s per scenario. Load average before the run: {}{}.\n\n",
+        "Machine: {} cores, {}; {}. Release build; load generator (wrk {} thread(s), {} connections; the driver for flows) on the same machine. bcrypt cost {}. {} s per scenario. Load average (1, 5, 15 min) before the measurements: {}, after them: {}{}.\n\n",
         meta.get("cores").and_then(Value::as_u64).unwrap_or(0),
         s(meta, "cpu_model"),
         s(meta, "kernel"),
@@ -273,13 +279,16 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
         meta.get("bcrypt_cost").and_then(Value::as_u64).unwrap_or(0),
         meta.get("duration_s").and_then(Value::as_u64).unwrap_or(0),
         s(meta, "load_before"),
+        s(meta, "load_after_measurements"),
         if meta.get("quiet").and_then(Value::as_bool) == Some(false) {
             " (NOT a quiet machine: the load average did not drop below 0.6 within 10 minutes)"
         } else {
             ""
         },
     ));
-    m.push_str("| Scenario | Result | p50 | p99 |\n|---|---:|---:|---:|\n");
+    m.push_str(
+        "| Scenario | Result | p50 | p99 | Server / load generator / others' CPU, cores |\n|---|---:|---:|---:|---:|\n",
+    );
     if let Some(sc) = doc["scenarios"].as_object() {
         for (stem, label) in WRK {
             let Some(v) = sc.get(*stem) else { continue };
@@ -289,7 +298,7 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
                 .filter_map(|k| errs.get(k).and_then(Value::as_f64))
                 .sum();
             m.push_str(&format!(
-                "| {label} | {} req/s{} | {} ms | {} ms |\n",
+                "| {label} | {} req/s{} | {} ms | {} ms | {} |\n",
                 fmt_num(f(v, &["requests_per_sec"])),
                 if bad > 0.0 {
                     format!(" ({bad:.0} errors)")
@@ -298,37 +307,40 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
                 },
                 fmt_ms(f(v, &["latency_ms", "p50"])),
                 fmt_ms(f(v, &["latency_ms", "p99"])),
+                cpu_cell(&v["cpu"]),
             ));
         }
     }
     let ac = &doc["authcode"];
     if !ac.is_null() {
         m.push_str(&format!(
-            "| Authorization-code flow, signed-in user (authorize → code → token; 2 RS256 signatures), {} browsers | {} flows/s{} | {} ms | {} ms |\n",
+            "| Authorization-code flow, signed-in user (authorize → code → token; 2 RS256 signatures), {} browsers | {} flows/s{} | {} ms | {} ms | {} |\n",
             ac.get("concurrency").and_then(Value::as_u64).unwrap_or(0),
             fmt_num(f(ac, &["flows_per_sec"])),
             errors_note(ac),
             fmt_ms(f(ac, &["latency", "p50_ms"])),
             fmt_ms(f(ac, &["latency", "p99_ms"])),
+            cpu_cell(&ac["cpu"]),
         ));
     }
     let si = &doc["signin"];
     if !si.is_null() {
         m.push_str(&format!(
-            "| Sign-ins (GET /login + POST /login, bcrypt cost {}), {} concurrent | {} sign-ins/s{} | {} ms | {} ms |\n",
+            "| Sign-ins (GET /login + POST /login, bcrypt cost {}), {} concurrent | {} sign-ins/s{} | {} ms | {} ms | {} |\n",
             meta.get("bcrypt_cost").and_then(Value::as_u64).unwrap_or(0),
             si.get("concurrency").and_then(Value::as_u64).unwrap_or(0),
             fmt_num(f(si, &["signins_per_sec"])),
             errors_note(si),
             fmt_ms(f(si, &["latency", "p50_ms"])),
             fmt_ms(f(si, &["latency", "p99_ms"])),
+            cpu_cell(&si["cpu"]),
         ));
         for (k, label) in [
             ("jwks", "GET /jwks"),
             ("client_credentials", "POST /token client_credentials"),
         ] {
             m.push_str(&format!(
-                "| {label}, one every {} ms: idle → during the sign-in flood | {} | {} → {} ms | {} → {} ms |\n",
+                "| {label}, one every {} ms: idle → during the sign-in flood | {} | {} → {} ms | {} → {} ms | |\n",
                 si.get("probe_interval_ms").and_then(Value::as_u64).unwrap_or(0),
                 "latency",
                 fmt_ms(f(si, &["probes_baseline", k, "p50_ms"])),
@@ -339,12 +351,13 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
         }
     }
     m.push_str(&format!(
-        "| RSA-2048 RS256 signing, one thread, in-process | {} /s | {} ms each | |\n",
+        "| RSA-2048 RS256 signing, one thread, in-process (`openssl speed rsa2048`: {} /s) | {} /s | {} ms each | | |\n",
+        fmt_num(f(crypto, &["openssl_speed_rsa2048_sign_per_sec"])),
         fmt_num(f(crypto, &["rsa2048_sign_per_sec"])),
         fmt_ms(f(crypto, &["rsa2048_sign_ms"])),
     ));
     m.push_str(&format!(
-        "| bcrypt verify, cost {}, one thread, in-process | {} /s | {} ms each | |\n",
+        "| bcrypt verify, cost {}, one thread, in-process | {} /s | {} ms each | | |\n",
         crypto
             .get("bcrypt_cost")
             .and_then(Value::as_u64)
@@ -354,7 +367,7 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
     ));
     let mem = &doc["memory"];
     m.push_str(&format!(
-        "| Resident memory (VmRSS): idle after start / under load (max) / peak (VmHWM) / idle after load | {} / {} / {} / {} MB | | |\n",
+        "| Resident memory (VmRSS): idle after start / under load (max) / peak (VmHWM) / idle after load | {} / {} / {} / {} MB | | | |\n",
         fmt_ms(f(mem, &["idle_after_start_mb"])),
         fmt_ms(f(mem, &["under_load_max_mb"])),
         fmt_ms(f(mem, &["peak_vmhwm_mb"])),
@@ -362,7 +375,7 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
     ));
     let st = &doc["startup"];
     m.push_str(&format!(
-        "| Process start → 200 on /readyz: fresh database (migrations, 2 RSA keys generated) / restart | {} / {} ms | | |\n",
+        "| Process start → 200 on /readyz: fresh database (migrations, 2 RSA keys generated) / restart | {} / {} ms | | | |\n",
         fmt_ms(f(st, &["fresh_ready_ms"])),
         fmt_ms(f(st, &["restart_ready_ms"])),
     ));
@@ -382,6 +395,18 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
         ));
     }
     m
+}
+
+/// "server / load generator / others" cores during a measurement.
+fn cpu_cell(cpu: &Value) -> String {
+    match (
+        f(cpu, &["server_cores"]),
+        f(cpu, &["loadgen_cores"]),
+        f(cpu, &["other_cores"]),
+    ) {
+        (Some(s), Some(g), Some(o)) => format!("{s:.2} / {g:.2} / {o:.2}"),
+        _ => String::new(),
+    }
 }
 
 fn errors_note(v: &Value) -> String {
