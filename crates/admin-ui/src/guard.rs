@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
+use core_auth::audit::{Event, Outcome};
+use oidc_endpoints::{auditing, AppContext};
 use oidc_endpoints::{CurrentUser, PageError};
 
 /// A signed-in user with the `admin` role. Nobody signed in: redirect to
@@ -18,12 +20,25 @@ impl FromRequest for RequireAdmin {
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let user = CurrentUser::from_request(req, payload);
         let path = req.path().to_string();
+        let method = req.method().to_string();
+        let req = req.clone();
         Box::pin(async move {
             let user = user.await?;
             if user.is_admin() {
                 Ok(RequireAdmin(user))
             } else {
-                tracing::warn!(user_id = %user.id(), path = %path, "admin access denied");
+                if let Some(ctx) = req.app_data::<web::Data<AppContext>>() {
+                    auditing::record(
+                        ctx,
+                        auditing::meta(&req, Some(&user)),
+                        Event::new("permission_denied", Outcome::Denied)
+                            .subject(user.id())
+                            .with("path", path)
+                            .with("method", method)
+                            .with("required_role", "admin"),
+                    )
+                    .await;
+                }
                 Err(PageError::Forbidden(
                     "This area is for administrators. Your account does not have the admin role."
                         .into(),

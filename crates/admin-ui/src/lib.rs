@@ -3,11 +3,13 @@
 
 mod guard;
 mod home;
+mod users;
 
 use actix_web::web;
 
 pub use guard::RequireAdmin;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin").route(web::get().to(home::show)));
+    cfg.service(web::resource("/admin").route(web::get().to(home::show)))
+        .route("/admin/users/{id}/delete", web::post().to(users::delete));
 }

@@ -3,6 +3,7 @@
 //! the same transaction as the change the mail reports, and none of them
 //! reveals whether an address has an account.
 
+use crate::audit::{self, Event, Meta, Outcome};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::db::{write_tx, DbPool};
@@ -13,6 +14,7 @@ use crate::mail::{self, outbox};
 use crate::oidc::tokens;
 use crate::password::{Passwords, Verified};
 use crate::secret::Secret;
+use crate::throttle;
 use crate::users::{self, NewUser, User};
 use crate::{email_tokens::TokenRow, sessions};
 
@@ -189,11 +191,41 @@ pub fn verify(pool: &DbPool, m: Mailer<'_>, token: &str, now: UnixTime) -> CoreR
     })
 }
 
+/// What a password-reset request did (the person sees the same page for
+/// `Done` whoever the address belongs to).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResetRequest {
+    Done,
+    /// Too many requests for this address in the window: retry after.
+    Throttled(i64),
+}
+
 /// Starts a password reset: for a known address a link (older links void),
 /// for an unknown one a dropped outbox record. Same work, same answer.
-pub fn request_reset(pool: &DbPool, m: Mailer<'_>, email: &str, now: UnixTime) -> CoreResult<()> {
+/// Requests per address are throttled (`throttle.reset_*`), known or not.
+pub fn request_reset(
+    pool: &DbPool,
+    m: Mailer<'_>,
+    email: &str,
+    meta: &Meta,
+    now: UnixTime,
+) -> CoreResult<ResetRequest> {
     let key = email.trim().to_lowercase();
+    let rule = throttle::Rule {
+        max: m.config.throttle.reset_max_requests,
+        window: m.config.throttle.reset_window_secs,
+    };
     let mut conn = pool.get()?;
+    if let Some(wait) = throttle::retry_after(&mut conn, throttle::Kind::Reset, &key, rule, now)? {
+        audit::record(
+            &mut conn,
+            meta,
+            Event::new("password_reset_requested", Outcome::Denied).with("reason", "throttled"),
+            now,
+        )?;
+        return Ok(ResetRequest::Throttled(wait));
+    }
+    throttle::hit(&mut conn, throttle::Kind::Reset, &key, rule, now)?;
     write_tx(&mut conn, |c| {
         match users::find_by_email(c, &key)?.filter(|u| !u.disabled) {
             Some(user) => {
@@ -216,10 +248,24 @@ pub fn request_reset(pool: &DbPool, m: Mailer<'_>, email: &str, now: UnixTime) -
                     )?,
                     now,
                 )?;
+                audit::record(
+                    c,
+                    meta,
+                    Event::success("password_reset_requested").subject(&user.id),
+                    now,
+                )?;
             }
-            None => outbox::record_dropped(c, "reset_password", now)?,
+            None => {
+                outbox::record_dropped(c, "reset_password", now)?;
+                audit::record(
+                    c,
+                    meta,
+                    Event::failure("password_reset_requested").with("reason", "unknown_address"),
+                    now,
+                )?;
+            }
         }
-        Ok(())
+        Ok(ResetRequest::Done)
     })
 }
 

@@ -57,8 +57,99 @@ pub struct Config {
     pub keys: KeysConfig,
     pub mail: MailConfig,
     pub accounts: AccountsConfig,
+    /// Proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` is
+    /// believed. Empty: forwarded headers are ignored.
+    pub trusted_proxies: Vec<String>,
+    pub rate_limits: RateLimitsConfig,
+    pub throttle: ThrottleConfig,
+    pub audit: AuditConfig,
     pub metrics: MetricsConfig,
     pub tls: TlsConfig,
+}
+
+/// A per-IP quota: a steady rate and the burst allowed above it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Quota {
+    const fn new(per_minute: u32, burst: u32) -> Self {
+        Self { per_minute, burst }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitsConfig {
+    /// Off: no per-IP limits (the per-account sign-in throttle stays).
+    pub enabled: bool,
+    pub sign_in: Quota,
+    pub register: Quota,
+    pub forgot_password: Quota,
+    pub verify_resend: Quota,
+    pub token: Quota,
+    pub introspect: Quota,
+    pub revoke: Quota,
+    pub authorize: Quota,
+    pub admin_api: Quota,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            sign_in: Quota::new(30, 10),
+            register: Quota::new(10, 5),
+            forgot_password: Quota::new(10, 5),
+            verify_resend: Quota::new(6, 3),
+            token: Quota::new(6000, 1000),
+            introspect: Quota::new(6000, 1000),
+            revoke: Quota::new(600, 100),
+            authorize: Quota::new(300, 60),
+            admin_api: Quota::new(600, 100),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Failed sign-ins per address within the window before the address
+    /// answers 429 for the rest of the window.
+    pub sign_in_max_failures: i32,
+    pub sign_in_window_secs: i64,
+    /// Password-reset requests per address within the window.
+    pub reset_max_requests: i32,
+    pub reset_window_secs: i64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            sign_in_max_failures: 5,
+            sign_in_window_secs: 15 * 60,
+            reset_max_requests: 5,
+            reset_window_secs: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Audit rows older than this are deleted, in days.
+    pub retention_days: i64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
 }
 
 /// Prometheus metrics at `/metrics`.
@@ -223,6 +314,8 @@ pub struct TokensConfig {
     pub refresh_token_absolute_secs: i64,
     /// Longest accepted lifetime of a `private_key_jwt` client assertion.
     pub client_assertion_max_lifetime_secs: i64,
+    /// Name of the claim that lists the user's roles (with the `roles` scope).
+    pub roles_claim: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -249,6 +342,7 @@ impl Default for TokensConfig {
             refresh_token_idle_secs: 14 * 24 * 3600,
             refresh_token_absolute_secs: 90 * 24 * 3600,
             client_assertion_max_lifetime_secs: 600,
+            roles_claim: "roles".into(),
         }
     }
 }
@@ -336,6 +430,10 @@ impl Default for Config {
             keys: KeysConfig::default(),
             mail: MailConfig::default(),
             accounts: AccountsConfig::default(),
+            trusted_proxies: Vec::new(),
+            rate_limits: RateLimitsConfig::default(),
+            throttle: ThrottleConfig::default(),
+            audit: AuditConfig::default(),
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
         }
@@ -544,8 +642,66 @@ impl Config {
                 "accounts: link lifetimes must be positive".into(),
             ));
         }
-        crate::federation::provider::validate(&mut self.upstream)?;
+        for p in &self.trusted_proxies {
+            if parse_proxy(p).is_none() {
+                return Err(CoreError::Config(format!(
+                    "trusted_proxies: {p:?} is not an IP address or CIDR range"
+                )));
+            }
+        }
+        let t = &self.throttle;
+        if t.sign_in_max_failures < 1
+            || t.sign_in_window_secs < 1
+            || t.reset_max_requests < 1
+            || t.reset_window_secs < 1
+        {
+            return Err(CoreError::Config(
+                "throttle: counts and windows must be positive".into(),
+            ));
+        }
+        let r = &self.rate_limits;
+        for (name, q) in [
+            ("sign_in", r.sign_in),
+            ("register", r.register),
+            ("forgot_password", r.forgot_password),
+            ("verify_resend", r.verify_resend),
+            ("token", r.token),
+            ("introspect", r.introspect),
+            ("revoke", r.revoke),
+            ("authorize", r.authorize),
+            ("admin_api", r.admin_api),
+        ] {
+            if q.per_minute == 0 || q.burst == 0 {
+                return Err(CoreError::Config(format!(
+                    "rate_limits.{name}: per_minute and burst must be positive"
+                )));
+            }
+        }
+        if self.audit.retention_days < 1 {
+            return Err(CoreError::Config(
+                "audit.retention_days: must be at least 1".into(),
+            ));
+        }
+        let rc = &self.tokens.roles_claim;
+        if rc.is_empty()
+            || [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "scope",
+                "client_id",
+                "jti",
+            ]
+            .contains(&rc.as_str())
+        {
+            return Err(CoreError::Config(
+                "tokens.roles_claim: must be a name that is not a registered claim".into(),
+            ));
+        }
         self.validate_metrics_and_tls()?;
+        crate::federation::provider::validate(&mut self.upstream)?;
         if self.max_body_bytes < 1024 {
             return Err(CoreError::Config(
                 "max_body_bytes: must be at least 1024".into(),
@@ -590,6 +746,14 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A trusted proxy entry: an address or a CIDR range.
+pub fn parse_proxy(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Turns `PORTCULLIS_A__B=v` into `{a: {b: v}}`. Values are parsed like TOML

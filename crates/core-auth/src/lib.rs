@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin_stats;
+pub mod audit;
 pub mod clients;
 pub mod clock;
 pub mod config;
@@ -17,9 +18,11 @@ pub mod keys;
 pub mod mail;
 pub mod oidc;
 pub mod password;
+pub mod roles;
 pub mod secret;
 pub mod server_secrets;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};

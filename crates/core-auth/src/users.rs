@@ -231,12 +231,9 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> CoreResult<Option<User>>
         .optional()?)
 }
 
+/// Effective roles: the user's own and those of their groups.
 pub fn roles_of(conn: &mut DbConn, user_id: &str) -> CoreResult<Vec<String>> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .select(user_roles::role)
-        .order(user_roles::role.asc())
-        .load(conn)?)
+    crate::roles::effective_roles(conn, user_id)
 }
 
 pub fn with_roles(conn: &mut DbConn, user: User) -> CoreResult<UserWithRoles> {
@@ -245,12 +242,7 @@ pub fn with_roles(conn: &mut DbConn, user: User) -> CoreResult<UserWithRoles> {
 }
 
 pub fn has_role(conn: &mut DbConn, user_id: &str, role: &str) -> CoreResult<bool> {
-    let n: i64 = user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .filter(user_roles::role.eq(role))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+    Ok(roles_of(conn, user_id)?.iter().any(|r| r == role))
 }
 
 /// Checks an email and password. An unknown email, a missing password and a
@@ -434,4 +426,32 @@ pub fn set_email(conn: &mut DbConn, user_id: &str, email: &str, now: UnixTime) -
             other => CoreError::Database(other),
         })?;
     Ok(())
+}
+
+/// Deletes an account (and by cascade its sessions, tokens, consents,
+/// links). The last administrator cannot be deleted.
+pub fn delete(conn: &mut DbConn, user_id: &str) -> CoreResult<User> {
+    write_tx(conn, |c| {
+        let user = find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
+        let admins = crate::roles::users_with_role(c, ROLE_ADMIN)?;
+        if admins.len() == 1 && admins[0] == user_id {
+            let mut v = ValidationErrors::default();
+            v.add(
+                "user",
+                "This is the last administrator; make someone else an administrator first.",
+            );
+            return Err(CoreError::Validation(v));
+        }
+        diesel::delete(users::table.find(user_id)).execute(c)?;
+        Ok(user)
+    })
+}
+
+/// Finds by id or email (for the CLI and the admin API).
+pub fn find(conn: &mut DbConn, id_or_email: &str) -> CoreResult<Option<User>> {
+    match find_by_id(conn, id_or_email)? {
+        Some(u) => Ok(Some(u)),
+        None if id_or_email.contains('@') => find_by_email(conn, id_or_email),
+        None => Ok(None),
+    }
 }

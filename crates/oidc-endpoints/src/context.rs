@@ -29,12 +29,24 @@ pub struct AppContext {
     pub client_jwks: Arc<JwksCache>,
     /// Prometheus series (`/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Per-IP rate limits, one limiter per route group.
+    pub limits: Arc<crate::ratelimit::RateLimits>,
+    /// Proxies whose `X-Forwarded-For` is believed (parsed `trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppContext {
     pub fn new(pool: DbPool, config: Config, clock: Arc<dyn Clock>, keys: Arc<KeyRing>) -> Self {
         let passwords = Passwords::new(&config.password);
         let discovery = Arc::new(Discovery::build(&config));
+        let limits = Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits));
+        let trusted_proxies = Arc::new(
+            config
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| core_auth::config::parse_proxy(p))
+                .collect(),
+        );
         Self {
             pool,
             config: Arc::new(config),
@@ -45,6 +57,8 @@ impl AppContext {
             discovery,
             client_jwks: Arc::new(JwksCache::default()),
             metrics: Arc::new(Metrics::new()),
+            limits,
+            trusted_proxies,
         }
     }
 

@@ -61,7 +61,7 @@ async fn end_session_get(
 ) -> Result<HttpResponse, PageError> {
     let p = from_query(req.query_string())
         .map_err(|e| PageError::BadRequest(format!("The logout request is malformed: {e}.")))?;
-    handle(ctx, session, user, p).await
+    handle(req, ctx, session, user, p).await
 }
 
 async fn end_session_post(
@@ -74,7 +74,7 @@ async fn end_session_post(
     let pairs = form::read_pairs(&req, &mut payload, ctx.config.max_body_bytes)
         .await
         .map_err(|e| PageError::BadRequest(format!("The logout request is malformed: {e}.")))?;
-    handle(ctx, session, user, pairs.into_iter().collect()).await
+    handle(req, ctx, session, user, pairs.into_iter().collect()).await
 }
 
 fn param(p: &Params, k: &str) -> Option<String> {
@@ -82,6 +82,7 @@ fn param(p: &Params, k: &str) -> Option<String> {
 }
 
 async fn handle(
+    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: MaybeUser,
@@ -125,7 +126,13 @@ async fn handle(
     };
     if hint_matches {
         if let Some(u) = current {
-            crate::identity::sign_out(&ctx, &session, &u.sid).await?;
+            crate::identity::sign_out(
+                &ctx,
+                &session,
+                crate::auditing::meta(&req, Some(&u)),
+                "rp_initiated",
+            )
+            .await?;
         }
         return Ok(finish(redirect, state, client.as_ref()));
     }
@@ -175,6 +182,7 @@ struct ConfirmForm {
 }
 
 async fn confirm(
+    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: MaybeUser,
@@ -201,7 +209,13 @@ async fn confirm(
         return Ok(crate::util::see_other("/account"));
     }
     if let Some(u) = user.0 {
-        crate::identity::sign_out(&ctx, &session, &u.sid).await?;
+        crate::identity::sign_out(
+            &ctx,
+            &session,
+            crate::auditing::meta(&req, Some(&u)),
+            "rp_initiated",
+        )
+        .await?;
     }
     Ok(finish(redirect, state, client.as_ref()))
 }

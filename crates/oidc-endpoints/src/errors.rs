@@ -23,6 +23,8 @@ pub enum PageError {
     PayloadTooLarge,
     #[error("sign-in required")]
     SignInRequired { next: String },
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -53,6 +55,18 @@ impl PageError {
                 "The form you sent is larger than this server accepts.".into(),
             ),
             PageError::SignInRequired { .. } => (StatusCode::SEE_OTHER, "Sign in", String::new()),
+            PageError::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                format!(
+                    "For your security there is a pause here. Please try again in {}.",
+                    if *retry_after < 90 {
+                        format!("{retry_after} seconds")
+                    } else {
+                        format!("{} minutes", retry_after.div_ceil(60))
+                    }
+                ),
+            ),
             PageError::Core(e) => match e {
                 CoreError::NotFound(what) => (StatusCode::NOT_FOUND, "Not found", format!("That {what} does not exist.")),
                 CoreError::Unavailable(_) => (
@@ -87,6 +101,21 @@ impl ResponseError for PageError {
                 .finish();
         }
         let (status, heading, message) = self.parts();
+        if let PageError::TooManyRequests { retry_after } = self {
+            let mut resp = render(
+                status,
+                &ErrorPage {
+                    layout: crate::pages::Layout::anonymous(heading),
+                    status: status.as_u16(),
+                    heading,
+                    message: &message,
+                },
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
         if let PageError::Core(e) = self {
             if e.is_internal() {
                 tracing::error!(code = e.code(), error = %e, "request failed");

@@ -112,19 +112,19 @@ impl FromRequest for CurrentUser {
 
 /// Starts a signed-in session: a new session id (the old cookie stops
 /// working), a new public `sid`, the time and methods of authentication, and
-/// a new CSRF token.
+/// a new CSRF token. Returns the new `sid`.
 pub fn sign_in(
     session: &actix_session::Session,
     req: &HttpRequest,
     user_id: &str,
     now: i64,
     amr: &[&str],
-) -> Result<(), PageError> {
+) -> Result<String, PageError> {
     session.renew();
     let sid = core_auth::secret::random_token().into_inner();
     let err = |e: actix_session::SessionInsertError| PageError::BadRequest(format!("session: {e}"));
     session.insert(keys::USER_ID, user_id).map_err(err)?;
-    session.insert(keys::SID, sid).map_err(err)?;
+    session.insert(keys::SID, &sid).map_err(err)?;
     session.insert(keys::AUTH_TIME, now).map_err(err)?;
     session.insert(keys::AMR, amr).map_err(err)?;
     session
@@ -134,7 +134,7 @@ pub fn sign_in(
         .insert(keys::USER_AGENT, crate::util::user_agent(req))
         .map_err(err)?;
     crate::csrf::rotate(session)?;
-    Ok(())
+    Ok(sid)
 }
 
 /// True when `user` may use the admin console.
@@ -147,15 +147,21 @@ pub fn is_admin(user: &CurrentUser) -> bool {
 pub async fn sign_out(
     ctx: &AppContext,
     session: &actix_session::Session,
-    sid: &str,
+    meta: core_auth::audit::Meta,
+    how: &'static str,
 ) -> Result<(), PageError> {
     let now = ctx.now();
+    let sid = meta.session_id.clone().unwrap_or_default();
+    let user_id = meta.actor_user_id.clone();
     if !sid.is_empty() {
-        let s = sid.to_string();
-        ctx.db(move |c| core_auth::oidc::logout::end_session_tokens(c, &s, now))
+        ctx.db(move |c| core_auth::oidc::logout::end_session_tokens(c, &sid, now))
             .await?;
     }
     session.purge();
-    tracing::info!(target: "audit", event = "session_ended", sid = %sid, "signed out");
+    let mut e = core_auth::audit::Event::success("session_ended").with("how", how);
+    if let Some(u) = user_id {
+        e = e.subject(u);
+    }
+    crate::auditing::record(ctx, meta, e).await;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! registration and account pages. Handlers are thin: extract, authorize,
 //! call `core-auth` inside `web::block`, map the error.
 
+pub mod auditing;
 pub mod authorize;
 pub mod context;
 pub mod csrf;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod protocol;
+pub mod ratelimit;
 pub mod session_store;
 pub mod static_files;
 pub mod upstream;

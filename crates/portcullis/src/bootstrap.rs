@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use core_auth::audit::{self, Event, Meta};
 use core_auth::db::{self, migrate};
 use core_auth::keys::kek::{self, KekSource};
 use core_auth::keys::{store, Kek, KeyRing};
@@ -53,24 +54,45 @@ pub fn key_encryption_key(cfg: &Config, env_value: Option<&str>) -> CoreResult<K
 /// the key ring.
 pub fn key_ring(pool: &DbPool, cfg: &Config, kek: Kek, now: i64) -> CoreResult<KeyRing> {
     let changes = store::maintain(pool, &kek, cfg, now, false)?;
-    log_key_changes(&changes);
+    log_key_changes(pool, &changes, &Meta::system(), now)?;
     let mut conn = pool.get()?;
     KeyRing::load(&mut conn, kek, now)
 }
 
-pub fn log_key_changes(c: &store::Changes) {
-    for kid in &c.created {
-        tracing::info!(target: "audit", event = "key_created", kid = %kid, "signing key created");
+/// Records a key lifecycle pass in the audit log (`key_rotated` and
+/// friends), one row per change.
+pub fn log_key_changes(pool: &DbPool, c: &store::Changes, meta: &Meta, now: i64) -> CoreResult<()> {
+    if c.is_empty() {
+        return Ok(());
     }
-    for kid in &c.activated {
-        tracing::info!(target: "audit", event = "key_activated", kid = %kid, "signing key activated");
+    let mut conn = pool.get()?;
+    let rotated = !c.retired.is_empty();
+    for (event, kids) in [
+        ("key_created", &c.created),
+        ("key_activated", &c.activated),
+        ("key_retired", &c.retired),
+        ("key_deleted", &c.deleted),
+    ] {
+        for kid in kids {
+            audit::record(
+                &mut conn,
+                meta,
+                Event::success(event).with("kid", kid.clone()),
+                now,
+            )?;
+        }
     }
-    for kid in &c.retired {
-        tracing::info!(target: "audit", event = "key_retired", kid = %kid, "signing key retired");
+    if rotated {
+        audit::record(
+            &mut conn,
+            meta,
+            Event::success("key_rotated")
+                .with("activated", c.activated.clone())
+                .with("retired", c.retired.clone()),
+            now,
+        )?;
     }
-    for kid in &c.deleted {
-        tracing::info!(target: "audit", event = "key_deleted", kid = %kid, "retired signing key removed from the JWKS");
-    }
+    Ok(())
 }
 
 /// Everything the server needs, ready to serve. `kek_env` is the value of

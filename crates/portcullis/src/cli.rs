@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use core_auth::audit::Event;
 use core_auth::clients::{self, ClientSpec};
 use core_auth::config::LogFormat;
 use core_auth::db::migrate;
@@ -57,6 +58,14 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage roles (built-in: user, admin).
+    #[command(subcommand)]
+    Roles(crate::cli_admin::RolesCommand),
+    /// Manage groups, which carry roles.
+    #[command(subcommand)]
+    Groups(crate::cli_admin::GroupsCommand),
+    /// Read the security audit log, newest first, as JSON lines.
+    Audit(crate::cli_admin::AuditArgs),
     /// Check the configuration and say what is wrong, without starting.
     CheckConfig,
 }
@@ -140,6 +149,9 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Account administration: roles, disable, delete, throttles.
+    #[command(flatten)]
+    Admin(crate::cli_admin::UserAdminCommand),
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +239,9 @@ pub fn run(cli: Cli) -> Result<(), UserError> {
         Command::Users(cmd) => users_command(cfg, cmd),
         Command::Clients(cmd) => clients_command(cfg, cmd),
         Command::Keys(cmd) => keys_command(cfg, cmd),
+        Command::Roles(cmd) => crate::cli_admin::roles_command(cfg, cmd),
+        Command::Groups(cmd) => crate::cli_admin::groups_command(cfg, cmd),
+        Command::Audit(args) => crate::cli_admin::audit_command(cfg, args),
     }
 }
 
@@ -234,6 +249,7 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
     let pool = bootstrap::open_database(&cfg)?;
     let now = SystemClock.now();
     match cmd {
+        UsersCommand::Admin(c) => crate::cli_admin::user_admin(&pool, &cfg, c, now),
         UsersCommand::Create(args) => {
             let mut line = String::new();
             std::io::stdin()
@@ -255,6 +271,13 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
                     roles: args.roles,
                     email_verified: args.verified,
                 },
+                now,
+            )?;
+            crate::cli_admin::audit_cli(
+                &mut *pool.get().map_err(CoreError::from)?,
+                Event::success("admin_user_created")
+                    .subject(&created.user.id)
+                    .with("roles", created.roles.clone()),
                 now,
             )?;
             println!(
@@ -342,6 +365,13 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
                 refresh_token_absolute_secs: None,
             };
             let (client, secret) = clients::create(&mut conn, &spec, now)?;
+            crate::cli_admin::audit_cli(
+                &mut conn,
+                Event::success("client_created")
+                    .client(&client.client_id)
+                    .with("name", client.name.clone()),
+                now,
+            )?;
             let mut out = serde_json::to_value(&client).map_err(|e| UserError(e.to_string()))?;
             if let (Some(s), Some(obj)) = (secret, out.as_object_mut()) {
                 obj.insert(
@@ -382,6 +412,11 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
                     CoreError::NotFound(_) => UserError(format!("no client {client_id}")),
                     other => other.into(),
                 })?;
+            crate::cli_admin::audit_cli(
+                &mut conn,
+                Event::success("client_secret_rotated").client(&client_id),
+                now,
+            )?;
             print_json(
                 &serde_json::json!({"client_id": client_id, "client_secret": secret.expose()}),
             )
@@ -391,6 +426,11 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
                 CoreError::NotFound(_) => UserError(format!("no client {client_id}")),
                 other => other.into(),
             })?;
+            crate::cli_admin::audit_cli(
+                &mut conn,
+                Event::success("client_deleted").client(&client_id),
+                now,
+            )?;
             println!("client {client_id} deleted");
             Ok(())
         }
@@ -428,7 +468,7 @@ fn keys_command(cfg: Config, cmd: KeysCommand) -> Result<(), UserError> {
             let kek_env = std::env::var(core_auth::keys::kek::ENV_VAR).ok();
             let kek = bootstrap::key_encryption_key(&cfg, kek_env.as_deref())?;
             let changes = store::maintain(&pool, &kek, &cfg, now, true)?;
-            bootstrap::log_key_changes(&changes);
+            bootstrap::log_key_changes(&pool, &changes, &core_auth::audit::Meta::cli(), now)?;
             print_json(&serde_json::json!({
                 "activated": changes.activated,
                 "retired": changes.retired,

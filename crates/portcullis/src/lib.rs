@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod cli;
+pub mod cli_admin;
 pub mod logging;
 pub mod mailer;
 pub mod server;

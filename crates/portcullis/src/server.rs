@@ -174,11 +174,21 @@ pub fn spawn_jobs(ctx: AppContext) {
         loop {
             tick.tick().await;
             let (now, t) = (prune.now(), prune.session_timeouts());
+            let retention = prune.config.audit.retention_days;
+            let window = prune
+                .config
+                .throttle
+                .sign_in_window_secs
+                .max(prune.config.throttle.reset_window_secs);
+            prune.limits.prune();
             let r = prune
                 .db(move |c| {
                     Ok((
                         sessions::prune_expired(c, now, t)?,
-                        tokens::prune_expired(c, now)? + outbox::prune(c, now, 7 * 24 * 3600)?,
+                        tokens::prune_expired(c, now)?
+                            + outbox::prune(c, now, 7 * 24 * 3600)?
+                            + core_auth::audit::prune(c, now, retention)?
+                            + core_auth::throttle::prune(c, now, window)?,
                     ))
                 })
                 .await;
@@ -212,7 +222,12 @@ pub fn spawn_jobs(ctx: AppContext) {
                     if maintain {
                         let changes =
                             store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, now, false)?;
-                        crate::bootstrap::log_key_changes(&changes);
+                        crate::bootstrap::log_key_changes(
+                            &ctx.pool,
+                            &changes,
+                            &core_auth::audit::Meta::system(),
+                            now,
+                        )?;
                     }
                     let mut conn = ctx.pool.get()?;
                     ctx.keys.reload(&mut conn, now)

@@ -17,7 +17,8 @@ pub struct TestServer {
     pub url: String,
     pub ctx: AppContext,
     pub clock: ManualClock,
-    pub db: TestDb,
+    /// Shared by sibling servers (see [`TestServer::start_sibling`]).
+    pub db: Arc<TestDb>,
     handle: ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     _data: tempfile::TempDir,
@@ -35,6 +36,9 @@ pub fn test_config(db: &TestDb, data_dir: &std::path::Path, port: u16) -> Config
     cfg.password.bcrypt_cost = 4;
     cfg.workers = 2;
     cfg.database.pool_size = 4;
+    // Every test request comes from 127.0.0.1: per-IP limits are for the
+    // tests that are about them (which turn them on).
+    cfg.rate_limits.enabled = false;
     cfg
 }
 
@@ -45,15 +49,45 @@ impl TestServer {
 
     /// Starts with the test configuration changed by `tweak`.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(
+            Arc::new(TestDb::new()),
+            ManualClock::starting_now(),
+            None,
+            tweak,
+        )
+        .await
+    }
+
+    /// A second node on the same database (and clock, and key-encryption
+    /// key): two processes' worth of server state sharing one database.
+    pub async fn start_sibling(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(
+            self.db.clone(),
+            self.clock.clone(),
+            Some(self._data.path()),
+            tweak,
+        )
+        .await
+    }
+
+    async fn start_on(
+        db: Arc<TestDb>,
+        clock: ManualClock,
+        kek_from: Option<&std::path::Path>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
         crate::init_logging();
-        let db = TestDb::new();
         let data = tempfile::tempdir().expect("tempdir");
+        if let Some(from) = kek_from {
+            let name = core_auth::keys::kek::FILE_NAME;
+            std::fs::copy(from.join(name), data.path().join(name))
+                .expect("copy key-encryption key");
+        }
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let mut cfg = test_config(&db, data.path(), port);
         tweak(&mut cfg);
         let cfg = cfg.validated().expect("valid test config");
-        let clock = ManualClock::starting_now();
         let ctx = tokio::task::spawn_blocking({
             let clock = clock.clone();
             move || bootstrap::context(cfg, Arc::new(clock), None)

@@ -169,6 +169,9 @@ pub fn pool_for(
         // needed and then kept. (A replenishing thread still inside libpq
         // when a short-lived process such as the CLI exits can crash it.)
         .min_idle(Some(0))
+        // No `SELECT 1` before every use: a broken connection shows itself
+        // by failing, and r2d2 then discards it (`has_broken`).
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(timeout_secs.max(1)))
         .build(manager)
         .map_err(CoreError::from)

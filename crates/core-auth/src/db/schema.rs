@@ -175,6 +175,59 @@ diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_roles (group_id, role) {
+        group_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    user_groups (user_id, group_id) {
+        user_id -> Text,
+        group_id -> Text,
+    }
+}
+
+diesel::table! {
+    throttles (kind, key_hash) {
+        kind -> Text,
+        key_hash -> Text,
+        label -> Text,
+        count -> Integer,
+        window_start -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        actor_user_id -> Nullable<Text>,
+        subject_user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Text,
+        user_agent -> Text,
+        session_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(group_roles -> groups (group_id));
+diesel::joinable!(user_groups -> groups (group_id));
+diesel::joinable!(user_groups -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     federated_identities,
@@ -191,7 +244,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     client_assertions,
     outbox,
-    email_tokens
+    email_tokens,
+    groups,
+    group_roles,
+    user_groups,
+    throttles,
+    audit_log
 );
 
 diesel::table! {

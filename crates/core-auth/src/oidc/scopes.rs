@@ -12,6 +12,7 @@ pub const STANDARD: &[&str] = &[
     "address",
     "phone",
     "offline_access",
+    "roles",
 ];
 
 /// An ordered set of scope tokens.

@@ -73,6 +73,8 @@ pub struct Planned {
     at_exp: UnixTime,
     rt: Option<(String, UnixTime)>,
     now: UnixTime,
+    /// Effective roles, when the `roles` scope was granted.
+    roles: Option<Vec<String>>,
 }
 
 fn lifetime_at(client: &Client, cfg: &Config) -> i64 {
@@ -153,11 +155,18 @@ pub fn plan(
         }
         _ => None,
     };
+    let roles = match &grant.user {
+        Some(u) if grant.scope.contains("roles") => {
+            Some(crate::roles::effective_roles(conn, &u.id)?)
+        }
+        _ => None,
+    };
     Ok(Planned {
         grant,
         at_jti,
         at_exp,
         rt,
+        roles,
         now,
     })
 }
@@ -195,6 +204,9 @@ pub fn sign(keys: &KeyRing, cfg: &Config, p: Planned) -> CoreResult<TokenRespons
     if let Some(s) = &g.sid {
         at.insert("sid".into(), json!(s));
     }
+    if let Some(r) = &p.roles {
+        at.insert(cfg.tokens.roles_claim.clone(), json!(r));
+    }
     let access_token = keys.sign(Some(AT_TYP), &at)?;
 
     let id_token = match (&g.user, g.scope.contains("openid")) {
@@ -224,6 +236,9 @@ pub fn sign(keys: &KeyRing, cfg: &Config, p: Planned) -> CoreResult<TokenRespons
             }
             if let Some(a) = &g.acr {
                 id.insert("acr".into(), json!(a));
+            }
+            if let Some(r) = &p.roles {
+                id.insert(cfg.tokens.roles_claim.clone(), json!(r));
             }
             let request: Option<Value> = g
                 .claims

@@ -54,6 +54,10 @@ pub fn userinfo(o: Oidc<'_>, token: &str, now: UnixTime) -> OAuthResult<Map<Stri
     for (k, v) in claims::release(&user, &scope, request.as_ref(), Target::Userinfo) {
         out.insert(k, v);
     }
+    if scope.contains("roles") {
+        let roles = crate::roles::effective_roles(&mut *o.pool.get()?, &user.id)?;
+        out.insert(o.config.tokens.roles_claim.clone(), json!(roles));
+    }
     if let Some(acr) = row.acr.filter(|a| !a.is_empty()) {
         out.insert("acr".into(), json!(acr));
     }

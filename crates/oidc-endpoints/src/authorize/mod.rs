@@ -8,6 +8,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use core_auth::audit::{Event, Outcome};
 use core_auth::clients::{self, Client};
 use core_auth::oidc::authorize::{
     self as authz, AuthzError, AuthzRequest, HintCheck, Next, SessionInfo,
@@ -17,6 +18,7 @@ use core_auth::oidc::logout::parse_id_token_hint;
 use core_auth::oidc::{consent, scopes, ErrorCode, OAuthError};
 use serde::Deserialize;
 
+use crate::auditing;
 use crate::context::AppContext;
 use crate::csrf;
 use crate::errors::PageError;
@@ -29,6 +31,9 @@ use crate::util::{render, see_other, urlencode};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/authorize")
+            .wrap(crate::ratelimit::RateLimit(
+                crate::ratelimit::Group::Authorize,
+            ))
             .route(web::get().to(authorize_get))
             .route(web::post().to(authorize_post)),
     )
@@ -48,7 +53,7 @@ async fn authorize_get(
 ) -> Result<HttpResponse, PageError> {
     let params = from_query_allowing_nul(req.query_string())
         .map_err(|e| bad_request(format!("The authorization request is malformed: {e}.")))?;
-    start(ctx, session, user.0, params).await
+    start(&req, ctx, session, user.0, params).await
 }
 
 async fn authorize_post(
@@ -67,10 +72,11 @@ async fn authorize_post(
         return Err(malformed(form::BodyError::ContentType));
     }
     let pairs = form::parse_pairs_allowing_nul(&body).map_err(malformed)?;
-    start(ctx, session, user.0, pairs.into_iter().collect()).await
+    start(&req, ctx, session, user.0, pairs.into_iter().collect()).await
 }
 
 async fn start(
+    req: &HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: Option<CurrentUser>,
@@ -121,13 +127,14 @@ async fn start(
         )),
         Ok(mut request) => {
             request.session_at_start = user.as_ref().map(|u| u.sid.clone());
-            proceed(&ctx, &session, user, request, client, None).await
+            proceed(req, &ctx, &session, user, request, client, None).await
         }
     }
 }
 
 /// Signs in, asks for consent, or issues the code, as the request needs.
 async fn proceed(
+    req: &HttpRequest,
     ctx: &AppContext,
     session: &Session,
     user: Option<CurrentUser>,
@@ -220,12 +227,13 @@ async fn proceed(
             if let Some(r) = rid {
                 pending::remove(session, &r)?;
             }
-            issue(ctx, &user, &info, request).await
+            issue(req, ctx, &user, &info, request).await
         }
     }
 }
 
 async fn issue(
+    req: &HttpRequest,
     ctx: &AppContext,
     user: &CurrentUser,
     info: &SessionInfo,
@@ -250,7 +258,15 @@ async fn issue(
     let code = ctx
         .db(move |c| codes::issue(c, &binding, lifetime, now))
         .await?;
-    tracing::info!(target: "audit", event = "code_issued", client_id = %request.client_id, user_id = %user.id(), "authorization code issued");
+    auditing::record(
+        ctx,
+        auditing::meta(req, Some(user)),
+        Event::success("code_issued")
+            .subject(user.id())
+            .client(&request.client_id)
+            .with("scope", request.scope.to_string()),
+    )
+    .await;
     Ok(respond::code(
         request.response_mode,
         &request.redirect_uri,
@@ -271,6 +287,7 @@ fn expired() -> PageError {
 }
 
 async fn resume(
+    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: MaybeUser,
@@ -282,7 +299,16 @@ async fn resume(
         .db(move |c| clients::find(c, &client_id))
         .await?
         .ok_or_else(|| bad_request("The application is no longer registered.".into()))?;
-    proceed(&ctx, &session, user.0, request, client, Some(q.rid.clone())).await
+    proceed(
+        &req,
+        &ctx,
+        &session,
+        user.0,
+        request,
+        client,
+        Some(q.rid.clone()),
+    )
+    .await
 }
 
 struct ScopeLine {
@@ -347,6 +373,7 @@ struct ConsentForm {
 }
 
 async fn consent_submit(
+    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: MaybeUser,
@@ -364,7 +391,15 @@ async fn consent_submit(
     pending::remove(&session, &form.rid)?;
     let issuer = ctx.config.issuer.clone();
     if form.decision != "allow" {
-        tracing::info!(target: "audit", event = "consent_denied", client_id = %request.client_id, user_id = %user.id(), "consent denied");
+        auditing::record(
+            &ctx,
+            auditing::meta(&req, Some(&user)),
+            Event::new("consent", Outcome::Denied)
+                .subject(user.id())
+                .client(&request.client_id)
+                .with("scope", request.scope.to_string()),
+        )
+        .await;
         let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         return Ok(respond::error(
             request.response_mode,
@@ -381,13 +416,21 @@ async fn consent_submit(
     );
     ctx.db(move |c| consent::grant(c, &uid, &cid, &scope, now))
         .await?;
-    tracing::info!(target: "audit", event = "consent_granted", client_id = %request.client_id, user_id = %user.id(), scope = %request.scope, "consent granted");
+    auditing::record(
+        &ctx,
+        auditing::meta(&req, Some(&user)),
+        Event::success("consent_granted")
+            .subject(user.id())
+            .client(&request.client_id)
+            .with("scope", request.scope.to_string()),
+    )
+    .await;
     let info = SessionInfo {
         user_id: user.id().to_string(),
         auth_time: user.auth_time,
         sid: user.sid.clone(),
     };
-    issue(&ctx, &user, &info, request).await
+    issue(&req, &ctx, &user, &info, request).await
 }
 
 #[derive(Template)]

@@ -90,6 +90,7 @@ pub struct LogoutForm {
 
 /// Ends the server-side session: the old cookie no longer works.
 pub async fn logout(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     form: Form<LogoutForm>,
@@ -99,12 +100,12 @@ pub async fn logout(
         return Ok(see_other("/login"));
     }
     csrf::verify(&session, &form.csrf_token)?;
-    let sid = session
-        .get::<String>(keys::SID)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    crate::identity::sign_out(&ctx, &session, &sid).await?;
+    let meta = core_auth::audit::Meta {
+        actor_user_id: session.get::<String>(keys::USER_ID).ok().flatten(),
+        session_id: session.get::<String>(keys::SID).ok().flatten(),
+        ..crate::auditing::meta(&req, None)
+    };
+    crate::identity::sign_out(&ctx, &session, meta, "sign_out").await?;
     Ok(see_other("/login?signed_out=1"))
 }
 
@@ -117,6 +118,7 @@ pub struct WithdrawForm {
 
 /// Withdraws consent for one application and revokes its tokens.
 pub async fn withdraw_consent(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: CurrentUser,
@@ -128,7 +130,14 @@ pub async fn withdraw_consent(
         .db(move |c| consent::withdraw(c, &uid, &cid, now))
         .await?;
     if existed {
-        tracing::info!(target: "audit", event = "consent_withdrawn", user_id = %user.id(), client_id = %form.client_id, "consent withdrawn");
+        crate::auditing::record(
+            &ctx,
+            crate::auditing::meta(&req, Some(&user)),
+            core_auth::audit::Event::success("consent_withdrawn")
+                .subject(user.id())
+                .client(&form.client_id),
+        )
+        .await;
     }
     Ok(see_other("/account?withdrawn=1"))
 }

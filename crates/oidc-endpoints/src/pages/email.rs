@@ -76,6 +76,7 @@ pub struct TokenQuery {
 /// `GET /verify-email?token=…`: verifies the address (or completes an email
 /// change). Works once.
 pub async fn verify(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
@@ -86,11 +87,21 @@ pub async fn verify(
         .await?;
     Ok(match outcome {
         Verify::Verified { user_id } => {
-            tracing::info!(target: "audit", event = "email_verified", user_id = %user_id, "email address verified");
+            crate::auditing::record(
+                &ctx,
+                crate::auditing::meta(&req, None),
+                core_auth::audit::Event::success("email_verified").subject(&user_id),
+            )
+            .await;
             notice(StatusCode::OK, "Email address confirmed", &["Thank you: your email address is verified."], Some(("Continue", "/account")))
         }
         Verify::EmailChanged { user_id, .. } => {
-            tracing::info!(target: "audit", event = "email_changed", user_id = %user_id, "email address changed");
+            crate::auditing::record(
+                &ctx,
+                crate::auditing::meta(&req, None),
+                core_auth::audit::Event::success("email_changed").subject(&user_id),
+            )
+            .await;
             notice(StatusCode::OK, "Email address changed", &["Your account now uses your new email address."], Some(("Continue", "/account")))
         }
         Verify::Taken => notice(
@@ -166,6 +177,7 @@ pub struct ForgotForm {
 /// `POST /forgot-password`: the same answer, in the same time, for every
 /// well-formed address.
 pub async fn forgot_submit(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     form: Form<ForgotForm>,
@@ -181,9 +193,15 @@ pub async fn forgot_submit(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let (email, now) = (form.email.clone(), ctx.now());
-    ctx.run(move |ctx| accounts::request_reset(&ctx.pool, ctx.mailer(), &email, now))
+    let meta = crate::auditing::meta(&req, None);
+    let r = ctx
+        .run(move |ctx| accounts::request_reset(&ctx.pool, ctx.mailer(), &email, &meta, now))
         .await?;
-    tracing::info!(target: "audit", event = "password_reset_requested", "password reset requested");
+    if let accounts::ResetRequest::Throttled(wait) = r {
+        return Err(PageError::TooManyRequests {
+            retry_after: u64::try_from(wait).unwrap_or(1),
+        });
+    }
     let first = format!(
         "If {} has an account, we've sent it a link to choose a new password.",
         form.email.trim()
@@ -255,6 +273,7 @@ pub struct ResetForm {
 }
 
 pub async fn reset_submit(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     form: Form<ResetForm>,
@@ -276,7 +295,12 @@ pub async fn reset_submit(
         .await;
     match result {
         Ok(Reset::Done { user_id }) => {
-            tracing::info!(target: "audit", event = "password_reset_completed", user_id = %user_id, "password reset; sessions and tokens ended");
+            crate::auditing::record(
+                &ctx,
+                crate::auditing::meta(&req, None),
+                core_auth::audit::Event::success("password_reset_completed").subject(&user_id),
+            )
+            .await;
             // This browser's session (if any) was one of those ended.
             session.purge();
             Ok(notice(

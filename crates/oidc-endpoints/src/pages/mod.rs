@@ -9,6 +9,8 @@ mod security;
 
 use actix_web::{web, HttpResponse};
 
+use crate::ratelimit::{Group, RateLimit};
+
 use crate::identity::{CurrentUser, MaybeUser};
 use crate::util::see_other;
 
@@ -44,11 +46,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .service(
             web::resource("/login")
+                .wrap(RateLimit(Group::SignIn))
                 .route(web::get().to(login::show))
                 .route(web::post().to(login::submit)),
         )
         .service(
             web::resource("/register")
+                .wrap(RateLimit(Group::Register))
                 .route(web::get().to(register::show))
                 .route(web::post().to(register::submit)),
         )
@@ -65,9 +69,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/account/email", web::post().to(security::change_email))
         .route("/verify-email", web::get().to(email::verify))
-        .route("/verify-email/resend", web::post().to(email::resend))
+        .service(
+            web::resource("/verify-email/resend")
+                .wrap(RateLimit(Group::VerifyResend))
+                .route(web::post().to(email::resend)),
+        )
         .service(
             web::resource("/forgot-password")
+                .wrap(RateLimit(Group::ForgotPassword))
                 .route(web::get().to(email::forgot_show))
                 .route(web::post().to(email::forgot_submit)),
         )

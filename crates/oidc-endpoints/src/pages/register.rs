@@ -79,6 +79,7 @@ pub async fn show(
 }
 
 pub async fn submit(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     form: Form<RegisterForm>,
@@ -101,9 +102,14 @@ pub async fn submit(
         // A new account and an address that already has one get the same
         // page: registration does not reveal who has an account.
         Ok(outcome) => {
-            if let Registered::Created(user) = &outcome {
-                tracing::info!(target: "audit", event = "registered", user_id = %user.id, "account registered");
-            }
+            let event = match &outcome {
+                Registered::Created(user) => {
+                    core_auth::audit::Event::success("registration").subject(&user.id)
+                }
+                Registered::AlreadyExists => core_auth::audit::Event::failure("registration")
+                    .with("reason", "address_in_use"),
+            };
+            crate::auditing::record(&ctx, crate::auditing::meta(&req, None), event).await;
             return Ok(super::email::check_inbox(form.email.trim(), &next));
         }
         Err(CoreError::Validation(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v),

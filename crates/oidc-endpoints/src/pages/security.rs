@@ -100,6 +100,7 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: CurrentUser,
@@ -125,7 +126,12 @@ pub async fn change_password(
         .await;
     match r {
         Ok(()) => {
-            tracing::info!(target: "audit", event = "password_changed", user_id = %user.id(), "password changed; other sessions ended");
+            crate::auditing::record(
+                &ctx,
+                crate::auditing::meta(&req, Some(&user)),
+                core_auth::audit::Event::success("password_changed").subject(user.id()),
+            )
+            .await;
             // A new cookie for this browser too (the old one was seen with
             // the old password); the session itself, and its sid, go on.
             session.renew();
@@ -152,6 +158,7 @@ pub struct EmailForm {
 }
 
 pub async fn change_email(
+    req: actix_web::HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: CurrentUser,
@@ -176,7 +183,12 @@ pub async fn change_email(
         .await;
     match r {
         Ok(()) => {
-            tracing::info!(target: "audit", event = "email_change_requested", user_id = %user.id(), "email change requested");
+            crate::auditing::record(
+                &ctx,
+                crate::auditing::meta(&req, Some(&user)),
+                core_auth::audit::Event::success("email_change_requested").subject(user.id()),
+            )
+            .await;
             Ok(see_other("/account/security?done=email"))
         }
         Err(CoreError::Validation(v)) => {

@@ -13,6 +13,8 @@ pub mod userinfo;
 use actix_cors::Cors;
 use actix_web::web;
 
+use crate::ratelimit::{Group, RateLimit};
+
 /// CORS for endpoints browsers call directly (single-page apps): any
 /// origin, no credentials (no cookies are ever used by these endpoints).
 pub fn cors() -> Cors {
@@ -27,6 +29,7 @@ pub fn cors() -> Cors {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/token")
+            .wrap(RateLimit(Group::Token))
             .wrap(cors())
             .route(web::post().to(token::token)),
     )
@@ -38,8 +41,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/revoke")
+            .wrap(RateLimit(Group::Revoke))
             .wrap(cors())
             .route(web::post().to(revoke::revoke)),
     )
-    .service(web::resource("/introspect").route(web::post().to(introspect::introspect)));
+    .service(
+        web::resource("/introspect")
+            .wrap(RateLimit(Group::Introspect))
+            .route(web::post().to(introspect::introspect)),
+    );
 }

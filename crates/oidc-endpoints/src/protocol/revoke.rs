@@ -5,6 +5,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use core_auth::audit::Event;
 use core_auth::oidc::tokens::{self, RT_TYP};
 use core_auth::oidc::OAuthError;
 use core_auth::CoreResult;
@@ -27,20 +28,38 @@ pub async fn revoke(
         .cloned()
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let now = ctx.now();
+    let meta = crate::auditing::meta(&req, None);
     ctx.run(move |ctx| -> CoreResult<()> {
         let keys = &ctx.keys;
+        let mut conn = ctx.pool.get()?;
+        let audit = |c: &mut core_auth::DbConn, kind: &str, subject: Option<&str>| {
+            let mut e = Event::success("token_revoked")
+                .client(&client.client_id)
+                .with("token_type", kind);
+            if let Some(s) = subject {
+                e = e.subject(s);
+            }
+            core_auth::audit::record(c, &meta, e, now)
+        };
         if let Ok(claims) = tokens::verify_access_jwt(keys, &ctx.config, &token, now) {
             if claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str()) {
                 if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
-                    tokens::revoke_access_token(&mut *ctx.pool.get()?, jti, now)?;
+                    if tokens::revoke_access_token(&mut conn, jti, now)? {
+                        let sub = claims
+                            .get("sub")
+                            .and_then(Value::as_str)
+                            .filter(|s| *s != client.client_id);
+                        audit(&mut conn, "access_token", sub)?;
+                    }
                 }
             }
         } else if let Ok(claims) = keys.verify(&token, Some(RT_TYP)) {
             if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
-                let mut conn = ctx.pool.get()?;
                 if let Some(row) = tokens::find_refresh(&mut conn, jti)? {
-                    if row.client_id == client.client_id {
-                        tokens::revoke_family(&mut conn, &row.family_id, now)?;
+                    if row.client_id == client.client_id
+                        && tokens::revoke_family(&mut conn, &row.family_id, now)? > 0
+                    {
+                        audit(&mut conn, "refresh_token", Some(&row.user_id))?;
                     }
                 }
             }

@@ -19,13 +19,14 @@ pub async fn token(
     let grant_type = p.get("grant_type").cloned().unwrap_or_default();
     let grant = grant_type.clone();
     let now = ctx.now();
+    let meta = crate::auditing::meta(&req, None);
     let response = ctx
         .run(move |ctx| {
             let o = ctx.oidc();
             match grant_type.as_str() {
-                "authorization_code" => authorization_code::exchange(o, &client, &p, now),
-                "refresh_token" => refresh_token::exchange(o, &client, &p, now),
-                "client_credentials" => client_credentials::exchange(o, &client, &p, now),
+                "authorization_code" => authorization_code::exchange(o, &client, &p, &meta, now),
+                "refresh_token" => refresh_token::exchange(o, &client, &p, &meta, now),
+                "client_credentials" => client_credentials::exchange(o, &client, &p, &meta, now),
                 "" => Err(OAuthError::invalid_request("grant_type is required")),
                 other => Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,

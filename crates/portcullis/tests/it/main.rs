@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
+mod audit_log;
 mod bad_input;
 mod browser;
 mod cli;
@@ -18,5 +19,6 @@ mod oidc_flow;
 mod oidc_rules;
 mod oidc_support;
 mod oidc_tokens;
+mod security;
 mod sessions;
 mod util;

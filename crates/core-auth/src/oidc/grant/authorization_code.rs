@@ -10,6 +10,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::{param, Params};
+use crate::audit::{self, Event, Meta};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::db::write_tx;
@@ -37,6 +38,7 @@ pub fn exchange(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
+    meta: &Meta,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
     if !client.allows_grant(GrantType::AuthorizationCode) {
@@ -63,15 +65,15 @@ pub fn exchange(
             }
             if !codes::mark_used(c, &row.code_hash, now)? {
                 let revoked = tokens::revoke_family(c, &row.family_id, now)?;
-                tracing::warn!(
-                    target: "audit",
-                    event = "code_replayed",
-                    client_id = %client.client_id,
-                    user_id = %row.user_id,
-                    family_id = %row.family_id,
-                    revoked,
-                    "authorization code replayed; tokens issued from it revoked"
-                );
+                audit::record(
+                    c,
+                    meta,
+                    Event::failure("code_replayed")
+                        .subject(&row.user_id)
+                        .client(&client.client_id)
+                        .with("tokens_revoked", revoked),
+                    now,
+                )?;
                 return Ok(Err(OAuthError::invalid_grant(
                     "the authorization code has already been used",
                 )));
@@ -129,6 +131,17 @@ pub fn exchange(
                 family_id: Some(row.family_id.clone()),
                 family_expires_at: None,
             };
+            audit::record(
+                c,
+                meta,
+                Event::success("token_issued")
+                    .subject(&row.user_id)
+                    .client(&client.client_id)
+                    .with("grant_type", "authorization_code")
+                    .with("scope", row.scope.clone())
+                    .with("refresh_token", refresh.is_some()),
+                now,
+            )?;
             Ok(Ok(tokens::plan(c, o.config, grant, refresh, now)?))
         },
     )?;

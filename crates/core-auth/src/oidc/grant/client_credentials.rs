@@ -3,6 +3,7 @@
 //! client's own (never `openid`, no refresh token).
 
 use super::{param, Params};
+use crate::audit::{self, Event, Meta};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::oidc::error::{OAuthError, OAuthResult};
@@ -14,6 +15,7 @@ pub fn exchange(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
+    meta: &Meta,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
     if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
@@ -53,7 +55,19 @@ pub fn exchange(
         family_id: None,
         family_expires_at: None,
     };
-    // One insert: no transaction needed.
-    let planned = tokens::plan(&mut *o.pool.get()?, o.config, grant, None, now)?;
+    let mut conn = o.pool.get()?;
+    let planned = crate::db::write_tx(&mut conn, |c| -> crate::error::CoreResult<_> {
+        audit::record(
+            c,
+            meta,
+            Event::success("token_issued")
+                .client(&client.client_id)
+                .with("grant_type", "client_credentials")
+                .with("scope", grant.scope.to_string()),
+            now,
+        )?;
+        tokens::plan(c, o.config, grant, None, now)
+    })?;
+    drop(conn);
     Ok(tokens::sign(o.keys, o.config, planned)?)
 }

@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::{param, Params};
+use crate::audit::{self, Event, Meta};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::db::write_tx;
@@ -22,6 +23,7 @@ pub fn exchange(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
+    meta: &Meta,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
     if !client.allows_grant(GrantType::RefreshToken) {
@@ -114,15 +116,15 @@ pub fn exchange(
             // Atomic: of two concurrent uses exactly one marks the token.
             if reuse || !mark_used(c, &row.jti_hash, now)? {
                 let revoked = tokens::revoke_family(c, &row.family_id, now)?;
-                tracing::warn!(
-                    target: "audit",
-                    event = "refresh_reuse_detected",
-                    client_id = %client.client_id,
-                    user_id = %row.user_id,
-                    family_id = %row.family_id,
-                    revoked,
-                    "a rotated refresh token was presented again; its family is revoked"
-                );
+                audit::record(
+                    c,
+                    meta,
+                    Event::failure("refresh_reuse_detected")
+                        .subject(&row.user_id)
+                        .client(&client.client_id)
+                        .with("family_revoked", revoked),
+                    now,
+                )?;
                 return Ok(Err(OAuthError::invalid_grant(
                     "the refresh token was already used; the grant has been revoked",
                 )));
@@ -132,6 +134,7 @@ pub fn exchange(
                     "the account is no longer active",
                 )));
             };
+            let scope_for_audit = scope.to_string();
             let grant = GrantContext {
                 client: client.clone(),
                 user: Some(user),
@@ -146,6 +149,15 @@ pub fn exchange(
                 family_id: Some(row.family_id.clone()),
                 family_expires_at: Some(row.family_expires_at),
             };
+            audit::record(
+                c,
+                meta,
+                Event::success("token_refreshed")
+                    .subject(&row.user_id)
+                    .client(&client.client_id)
+                    .with("scope", scope_for_audit.clone()),
+                now,
+            )?;
             Ok(Ok(tokens::plan(
                 c,
                 o.config,
