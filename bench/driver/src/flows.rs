@@ -214,6 +214,9 @@ pub struct AuthcodeArgs {
     seconds: f64,
     #[arg(long, default_value = "openid email profile")]
     scope: String,
+    /// The server's process id, for the CPU split of the measurement.
+    #[arg(long)]
+    server_pid: Option<u32>,
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -227,6 +230,7 @@ pub async fn authcode(a: AuthcodeArgs) -> anyhow::Result<()> {
     }
     let target = Rc::new(a.target.clone());
     let errors = Rc::new(AtomicU64::new(0));
+    let cpu = crate::cpu::Snapshot::take(a.server_pid);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(a.seconds);
     let local = tokio::task::LocalSet::new();
@@ -260,9 +264,11 @@ pub async fn authcode(a: AuthcodeArgs) -> anyhow::Result<()> {
         })
         .await?;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu.map_or(Value::Null, |c| c.since(a.server_pid));
     crate::write_json(
         a.out.as_ref(),
         &json!({
+            "cpu": cpu,
             "concurrency": a.concurrency,
             "seconds": round1(secs),
             "scope": a.scope,
@@ -300,6 +306,9 @@ pub struct SigninArgs {
     cc_client_id: String,
     #[arg(long)]
     cc_client_secret: String,
+    /// The server's process id, for the CPU split of the flood.
+    #[arg(long)]
+    server_pid: Option<u32>,
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -370,6 +379,7 @@ pub async fn signin(a: SigninArgs) -> anyhow::Result<()> {
             )
             .await?;
             let errors = Rc::new(AtomicU64::new(0));
+            let cpu = crate::cpu::Snapshot::take(a.server_pid);
             let start = Instant::now();
             let until = start + Duration::from_secs_f64(a.seconds);
             let mut flood = Vec::new();
@@ -399,7 +409,9 @@ pub async fn signin(a: SigninArgs) -> anyhow::Result<()> {
                 lat.extend(h.await?);
             }
             let secs = start.elapsed().as_secs_f64();
+            let cpu = cpu.map_or(Value::Null, |c| c.since(a.server_pid));
             anyhow::Ok(json!({
+                "cpu": cpu,
                 "concurrency": a.concurrency,
                 "seconds": round1(secs),
                 "signins": lat.len(),

@@ -14,6 +14,7 @@
 //!   rate at the configured cost;
 //! - `report`: the JSON and markdown results from the pieces.
 
+mod cpu;
 mod crypto;
 mod flows;
 mod report;
