@@ -218,9 +218,9 @@ pub fn spawn_reloader(mut reloader: Reloader, every: Duration) {
 /// The start-up warning for an https issuer served as plain HTTP with no
 /// proxy configured to terminate TLS in front of it.
 pub fn unprotected_https_warning(config: &Config) -> Option<&'static str> {
-    (config.is_https() && !config.tls.enabled()).then_some(
-        "the issuer is https but this server speaks plain HTTP: set tls.cert and tls.key, \
-         or run it behind a TLS-terminating proxy",
+    (config.is_https() && !config.tls.enabled() && config.trusted_proxies.is_empty()).then_some(
+        "the issuer is https but this server speaks plain HTTP and trusts no proxy: set \
+         tls.cert and tls.key, or run it behind a TLS-terminating proxy listed in trusted_proxies",
     )
 }
 
@@ -315,6 +315,9 @@ mod tests {
     fn https_issuer_without_tls_is_warned_about() {
         let mut c = Config::from_toml_str("issuer = \"https://id.example.com\"").unwrap();
         assert!(unprotected_https_warning(&c).is_some());
+        c.trusted_proxies = vec!["10.0.0.0/8".into()];
+        assert!(unprotected_https_warning(&c).is_none());
+        c.trusted_proxies.clear();
         c.tls.cert = "/c.pem".into();
         c.tls.key = "/k.pem".into();
         assert!(unprotected_https_warning(&c).is_none());
