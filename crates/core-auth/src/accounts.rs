@@ -309,6 +309,11 @@ pub fn reset_password(
             return Ok(Reset::InvalidLink);
         };
         users::set_password_hash(c, &user.id, &hash, now)?;
+        // The link reached the address: it is verified (an invitation's
+        // set-password link is a reset link).
+        if !user.email_verified && user.email_key == row.email.to_lowercase() {
+            users::mark_email_verified(c, &user.id, now)?;
+        }
         email_tokens::void(c, &user.id, Purpose::Reset, now)?;
         sessions::delete_for_user(c, &user.id)?;
         tokens::revoke_for_user(

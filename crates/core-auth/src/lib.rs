@@ -5,6 +5,7 @@
 //! domain results. The web crates call them inside `web::block`.
 
 pub mod accounts;
+pub mod admin;
 pub mod admin_stats;
 pub mod audit;
 pub mod clients;

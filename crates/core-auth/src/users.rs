@@ -87,7 +87,7 @@ pub fn normalize_email(input: &str) -> Result<(String, String), String> {
     Ok((email.to_string(), email.to_lowercase()))
 }
 
-fn normalize_name(input: &str) -> Result<String, String> {
+pub fn normalize_name(input: &str) -> Result<String, String> {
     let name = input.trim();
     if name.is_empty() {
         return Err("Enter your full name.".into());
@@ -206,6 +206,7 @@ pub fn insert_user(
                     other => CoreError::Database(other),
                 })?;
         }
+        crate::admin::search::index_user(c, &id, email, name)?;
         let user = users::table.find(&id).select(User::as_select()).first(c)?;
         Ok(UserWithRoles {
             user,
@@ -369,7 +370,9 @@ pub fn update_profile(
     if n == 0 {
         return Err(CoreError::NotFound("user"));
     }
-    find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))
+    let user = find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))?;
+    crate::admin::search::index_user(conn, user_id, &user.email, &user.name)?;
+    Ok(user)
 }
 
 pub fn set_password_hash(
@@ -425,6 +428,9 @@ pub fn set_email(conn: &mut DbConn, user_id: &str, email: &str, now: UnixTime) -
             ) => CoreError::EmailTaken,
             other => CoreError::Database(other),
         })?;
+    if let Some(u) = find_by_id(conn, user_id)? {
+        crate::admin::search::index_user(conn, user_id, &u.email, &u.name)?;
+    }
     Ok(())
 }
 

@@ -29,7 +29,15 @@ pub fn run_pending(conn: &mut DbConn) -> CoreResult<Vec<String>> {
             r
         }
     };
-    applied.map_err(|e| CoreError::Migration(e.to_string()))
+    let applied: Vec<String> = applied.map_err(|e| CoreError::Migration(e.to_string()))?;
+    // Users who existed before the search table get their terms now.
+    if applied.iter().any(|v| v.ends_with("000006")) {
+        let n = crate::admin::search::backfill(conn)?;
+        if n > 0 {
+            tracing::info!(users = n, "search terms built for existing users");
+        }
+    }
+    Ok(applied)
 }
 
 /// Reverts every applied migration (tests and disaster recovery only).

@@ -249,7 +249,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_roles,
     user_groups,
     throttles,
-    audit_log
+    audit_log,
+    user_search_terms
 );
 
 diesel::table! {
@@ -305,3 +306,12 @@ diesel::table! {
 }
 
 diesel::joinable!(federated_identities -> users (user_id));
+
+diesel::table! {
+    user_search_terms (term, user_id) {
+        term -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::joinable!(user_search_terms -> users (user_id));

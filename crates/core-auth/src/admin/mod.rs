@@ -1,0 +1,57 @@
+//! What administrators do, shared by the admin console and the admin API:
+//! each action checks its rules, changes the data and writes its audit row
+//! (actor, target, what changed) in one transaction.
+
+pub mod clients;
+pub mod dashboard;
+pub mod directory;
+pub mod search;
+pub mod sessions;
+pub mod users;
+
+use crate::db::DbConn;
+use crate::error::{CoreError, CoreResult, ValidationErrors};
+use crate::roles;
+use crate::users::ROLE_ADMIN;
+
+pub(crate) fn invalid(field: &'static str, msg: impl Into<String>) -> CoreError {
+    let mut v = ValidationErrors::default();
+    v.add(field, msg);
+    CoreError::Validation(v)
+}
+
+/// The rules every change of roles, groups or accounts keeps, checked
+/// inside the transaction after the change: someone still holds the
+/// `admin` role, and an administrator never takes it from themselves.
+pub fn ensure_admins(
+    c: &mut DbConn,
+    actor_user_id: Option<&str>,
+    was_admin: bool,
+) -> CoreResult<()> {
+    let admins = roles::users_with_role(c, ROLE_ADMIN)?;
+    if admins.is_empty() {
+        return Err(invalid(
+            "roles",
+            "This would leave no administrator; make someone else an administrator first.",
+        ));
+    }
+    if let Some(actor) = actor_user_id {
+        if was_admin && !admins.iter().any(|a| a == actor) {
+            return Err(invalid(
+                "roles",
+                "You cannot remove your own admin role; ask another administrator.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// True when `user_id` holds `admin` (directly or through a group).
+pub fn is_admin(c: &mut DbConn, user_id: Option<&str>) -> CoreResult<bool> {
+    match user_id {
+        Some(u) => Ok(roles::effective_roles(c, u)?
+            .iter()
+            .any(|r| r == ROLE_ADMIN)),
+        None => Ok(false),
+    }
+}

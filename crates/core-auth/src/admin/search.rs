@@ -1,0 +1,450 @@
+//! Finding users at a million rows: search by words of the name and email
+//! address, filters (role, group, disabled, unverified), keyset pagination
+//! in email order.
+//!
+//! Each user has rows in `user_search_terms`: the lower-cased words of the
+//! name and the address, and the whole address. A query word matches a
+//! user when it is a prefix of one of their terms, which is a range scan of
+//! the `(term, user_id)` primary key (`term >= w AND term < w || U+10FFFF`,
+//! byte order on both backends).
+//!
+//! The query is planned here rather than left to the database: each
+//! selective condition (a word, a role, a group) is counted up to
+//! [`CANDIDATE_CAP`]. When the smallest has fewer rows, the query starts from
+//! those candidates and sorts them (at most the cap); otherwise it walks the
+//! users in email order and probes each condition with an index (a
+//! condition matching at least the cap is dense enough that a page fills
+//! quickly). Either way the work per page is bounded, whatever the total.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::schema::{user_roles, user_search_terms, users};
+use crate::db::DbConn;
+use crate::error::CoreResult;
+use crate::users::{User, UserWithRoles};
+
+/// Below this many matches a condition drives the query.
+pub const CANDIDATE_CAP: i64 = 5_000;
+/// At most this many words of a query are used.
+const MAX_WORDS: usize = 8;
+const MAX_TERM_CHARS: usize = 254;
+/// Larger than any character a term can continue with (byte order).
+const HIGHEST: char = '\u{10FFFF}';
+
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_TERM_CHARS).collect()
+}
+
+/// The search terms of a user: the whole address and every word of the
+/// address and the name, lower-cased, without repeats.
+pub fn terms(email: &str, name: &str) -> Vec<String> {
+    let email = email.trim().to_lowercase();
+    let name = name.to_lowercase();
+    let mut out = BTreeSet::new();
+    if !email.is_empty() {
+        out.insert(clip(&email));
+    }
+    for w in words(&email).chain(words(&name)) {
+        out.insert(clip(w));
+    }
+    out.into_iter().collect()
+}
+
+/// The prefixes a query asks for: a word with `@` is a prefix of the whole
+/// address, anything else is split into words like names are.
+pub fn query_words(q: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for token in q.to_lowercase().split_whitespace() {
+        if token.contains('@') {
+            let t = token.trim_matches(|c: char| matches!(c, ',' | ';' | '"' | '\'' | '<' | '>'));
+            if !t.is_empty() && !out.iter().any(|o| o == t) {
+                out.push(clip(t));
+            }
+        } else {
+            for w in words(token) {
+                if !out.iter().any(|o| o == w) {
+                    out.push(clip(w));
+                }
+            }
+        }
+    }
+    out.truncate(MAX_WORDS);
+    out
+}
+
+/// Replaces the search terms of one user (call after a create or a change
+/// of name or address, in the same transaction).
+pub fn index_user(conn: &mut DbConn, user_id: &str, email: &str, name: &str) -> CoreResult<()> {
+    diesel::delete(user_search_terms::table.filter(user_search_terms::user_id.eq(user_id)))
+        .execute(conn)?;
+    // One statement per term: a user has a handful, and batch inserts are
+    // not available over both backends at once.
+    for t in terms(email, name) {
+        diesel::insert_into(user_search_terms::table)
+            .values((
+                user_search_terms::term.eq(t),
+                user_search_terms::user_id.eq(user_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Indexes every user that has no search terms (existing users when the
+/// table is created); returns how many.
+pub fn backfill(conn: &mut DbConn) -> CoreResult<usize> {
+    let mut done = 0;
+    loop {
+        let batch: Vec<(String, String, String)> = users::table
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                user_search_terms::table.filter(user_search_terms::user_id.eq(users::id)),
+            )))
+            .select((users::id, users::email, users::name))
+            .limit(1000)
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        crate::db::write_tx(conn, |c| -> CoreResult<()> {
+            for (id, email, name) in &batch {
+                index_user(c, id, email, name)?;
+            }
+            Ok(())
+        })?;
+        done += batch.len();
+    }
+}
+
+/// What the users page and `GET /admin/api/v1/users` ask for.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Words to find in the name or address.
+    pub q: String,
+    /// Holds this role, directly or through a group.
+    pub role: Option<String>,
+    /// Member of this group (id).
+    pub group: Option<String>,
+    /// `Some(true)`: only disabled accounts; `Some(false)`: only enabled ones.
+    pub disabled: Option<bool>,
+    /// Only accounts whose address is not verified.
+    pub unverified: bool,
+    /// The cursor: the email key of the last user of the previous page.
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// One page of users, in email order.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub users: Vec<UserWithRoles>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+}
+
+/// A SQL text with numbered placeholders, bound in the order they appear.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, v: impl Into<String>) -> &mut Self {
+        self.args.push(Arg::Text(v.into()));
+        let n = self.args.len();
+        self.text.push_str(&format!("${n}"));
+        self
+    }
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+macro_rules! load_by_name {
+    ($conn:expr, $sql:expr, $row:ty) => {{
+        let sql: &Sql = $sql;
+        match $conn {
+            DbConn::Sqlite(c) => {
+                let mut q =
+                    diesel::sql_query(sql.text.clone()).into_boxed::<diesel::sqlite::Sqlite>();
+                for a in &sql.args {
+                    let Arg::Text(s) = a;
+                    q = q.bind::<Text, _>(s.clone());
+                }
+                q.load::<$row>(c)
+            }
+            DbConn::Postgresql(c) => {
+                let mut q = diesel::sql_query(sql.text.clone()).into_boxed::<diesel::pg::Pg>();
+                for a in &sql.args {
+                    let Arg::Text(s) = a;
+                    q = q.bind::<Text, _>(s.clone());
+                }
+                q.load::<$row>(c)
+            }
+        }
+    }};
+}
+
+/// A condition that can also list its users (a word, a role, a group).
+#[derive(Debug, Clone)]
+enum Cond {
+    Word(String),
+    Role(String),
+    Group(String),
+}
+
+fn upper(prefix: &str) -> String {
+    let mut s = prefix.to_string();
+    s.push(HIGHEST);
+    s
+}
+
+impl Cond {
+    /// `SELECT user_id ...` of the users it matches.
+    fn source(&self, sql: &mut Sql) {
+        match self {
+            Cond::Word(w) => {
+                sql.push("SELECT user_id FROM user_search_terms WHERE term >= ")
+                    .bind(w.as_str())
+                    .push(" AND term < ")
+                    .bind(upper(w));
+            }
+            Cond::Role(r) => {
+                sql.push("SELECT user_id FROM user_roles WHERE role = ")
+                    .bind(r.as_str())
+                    .push(
+                        " UNION SELECT ug.user_id FROM user_groups ug \
+                         JOIN group_roles gr ON gr.group_id = ug.group_id WHERE gr.role = ",
+                    )
+                    .bind(r.as_str());
+            }
+            Cond::Group(g) => {
+                sql.push("SELECT user_id FROM user_groups WHERE group_id = ")
+                    .bind(g.as_str());
+            }
+        }
+    }
+
+    /// A test of the user `u` (index probes by user id).
+    fn probe(&self, sql: &mut Sql) {
+        match self {
+            Cond::Word(w) => {
+                sql.push(
+                    "EXISTS (SELECT 1 FROM user_search_terms t WHERE t.user_id = u.id AND t.term >= ",
+                )
+                .bind(w.as_str())
+                .push(" AND t.term < ")
+                .bind(upper(w))
+                .push(")");
+            }
+            Cond::Role(r) => {
+                sql.push(
+                    "(EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ",
+                )
+                .bind(r.as_str())
+                .push(
+                    ") OR EXISTS (SELECT 1 FROM user_groups ug JOIN group_roles gr \
+                         ON gr.group_id = ug.group_id WHERE ug.user_id = u.id AND gr.role = ",
+                )
+                .bind(r.as_str())
+                .push("))");
+            }
+            Cond::Group(g) => {
+                sql.push(
+                    "EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = u.id AND g.group_id = ",
+                )
+                .bind(g.as_str())
+                .push(")");
+            }
+        }
+    }
+}
+
+/// How many users `c` matches, counting no further than the cap.
+fn capped_count(conn: &mut DbConn, c: &Cond) -> CoreResult<i64> {
+    let mut sql = Sql::default();
+    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM (");
+    c.source(&mut sql);
+    sql.push(&format!(") s LIMIT {CANDIDATE_CAP}) capped"));
+    let rows = load_by_name!(conn, &sql, CountRow)?;
+    Ok(rows.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// Runs a [`UserQuery`]: one page, in email order.
+pub fn search(conn: &mut DbConn, q: &UserQuery) -> CoreResult<Page> {
+    let limit = q.limit.clamp(1, 500);
+    let mut conds: Vec<Cond> = query_words(&q.q).into_iter().map(Cond::Word).collect();
+    if let Some(r) = q.role.as_ref().filter(|r| !r.is_empty()) {
+        conds.push(Cond::Role(r.clone()));
+    }
+    if let Some(g) = q.group.as_ref().filter(|g| !g.is_empty()) {
+        conds.push(Cond::Group(g.clone()));
+    }
+    // The most selective condition under the cap drives the query.
+    let mut driver: Option<(usize, i64)> = None;
+    for (i, c) in conds.iter().enumerate() {
+        let n = capped_count(conn, c)?;
+        if n == 0 {
+            return Ok(Page {
+                users: vec![],
+                next: None,
+            });
+        }
+        if n < CANDIDATE_CAP && driver.is_none_or(|(_, best)| n < best) {
+            driver = Some((i, n));
+        }
+    }
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    let (t, f) = if sqlite {
+        ("1", "0")
+    } else {
+        ("TRUE", "FALSE")
+    };
+    let mut sql = Sql::default();
+    match driver {
+        Some((i, _)) => {
+            sql.push("SELECT u.id AS id FROM (SELECT DISTINCT user_id FROM (");
+            conds[i].source(&mut sql);
+            // CROSS JOIN keeps SQLite from reordering the join: the
+            // candidates come first.
+            sql.push(if sqlite {
+                ") c0) cand CROSS JOIN users u ON u.id = cand.user_id WHERE 1 = 1"
+            } else {
+                ") c0) cand JOIN users u ON u.id = cand.user_id WHERE TRUE"
+            });
+        }
+        None => {
+            sql.push(if sqlite {
+                "SELECT u.id AS id FROM users u WHERE 1 = 1"
+            } else {
+                "SELECT u.id AS id FROM users u WHERE TRUE"
+            });
+        }
+    }
+    for (i, c) in conds.iter().enumerate() {
+        if driver.is_some_and(|(d, _)| d == i) {
+            continue;
+        }
+        sql.push(" AND ");
+        c.probe(&mut sql);
+    }
+    match q.disabled {
+        Some(true) => sql.push(&format!(" AND u.disabled = {t}")),
+        Some(false) => sql.push(&format!(" AND u.disabled = {f}")),
+        None => &mut sql,
+    };
+    if q.unverified {
+        sql.push(&format!(" AND u.email_verified = {f}"));
+    }
+    if let Some(a) = q.after.as_ref().filter(|a| !a.is_empty()) {
+        sql.push(" AND u.email_key > ").bind(a.as_str());
+    }
+    sql.push(&format!(" ORDER BY u.email_key LIMIT {}", limit + 1));
+    let ids: Vec<String> = load_by_name!(conn, &sql, IdRow)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let more = ids.len() as i64 > limit;
+    let mut found: Vec<User> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select(User::as_select())
+        .load(conn)?;
+    found.sort_by(|a, b| a.email_key.cmp(&b.email_key));
+    found.truncate(limit as usize);
+    let next = if more {
+        found.last().map(|u| u.email_key.clone())
+    } else {
+        None
+    };
+    let page_ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
+    let pairs: Vec<(String, String)> = user_roles::table
+        .filter(user_roles::user_id.eq_any(&page_ids))
+        .select((user_roles::user_id, user_roles::role))
+        .order((user_roles::user_id.asc(), user_roles::role.asc()))
+        .load(conn)?;
+    let users = found
+        .into_iter()
+        .map(|u| {
+            let roles = pairs
+                .iter()
+                .filter(|(id, _)| *id == u.id)
+                .map(|(_, r)| r.clone())
+                .collect();
+            UserWithRoles { user: u, roles }
+        })
+        .collect();
+    Ok(Page { users, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_are_words_and_the_whole_address() {
+        assert_eq!(
+            terms("Ada.Lovelace@Example.com", "Ada King-Noel"),
+            vec![
+                "ada",
+                "ada.lovelace@example.com",
+                "com",
+                "example",
+                "king",
+                "lovelace",
+                "noel"
+            ]
+        );
+        assert_eq!(terms("", ""), Vec::<String>::new());
+        assert_eq!(terms("é@x.io", "Émile Zola")[0], "io");
+        assert!(terms("e@x.io", "Émile").contains(&"émile".to_string()));
+    }
+
+    #[test]
+    fn query_words_split_like_names_except_addresses() {
+        assert_eq!(query_words("  Ada  lov "), vec!["ada", "lov"]);
+        assert_eq!(query_words("O'Brien"), vec!["o", "brien"]);
+        assert_eq!(
+            query_words("ada.lovelace@ex, ada"),
+            vec!["ada.lovelace@ex", "ada"]
+        );
+        assert_eq!(query_words("a a a"), vec!["a"]);
+        assert!(query_words("").is_empty());
+        assert_eq!(query_words("a b c d e f g h i j").len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn the_upper_bound_is_above_every_continuation() {
+        let u = upper("ab");
+        for s in ["ab", "abz", "ab\u{ffff}", "ab~~~", "abé"] {
+            assert!(s >= "ab" && s < u.as_str(), "{s}");
+        }
+        assert!("ac" > u.as_str());
+    }
+}
