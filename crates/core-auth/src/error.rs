@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error("PC-DB01 database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     #[error("PC-DB02 database unavailable: {0}")]
     Unavailable(String),
     #[error("PC-DB03 migration failed: {0}")]
@@ -58,6 +58,42 @@ impl CoreError {
                 | CoreError::Crypto(_)
         )
     }
+}
+
+impl From<diesel::result::Error> for CoreError {
+    /// A lost connection (the database restarted, the network failed) is
+    /// "unavailable" (503, retry), not an internal error; r2d2 discards the
+    /// broken connection and the next request gets a fresh one.
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | Error::BrokenTransactionManager => CoreError::Unavailable(e.to_string()),
+            Error::DatabaseError(_, info) if is_connection_failure(info.message()) => {
+                CoreError::Unavailable(e.to_string())
+            }
+            _ => CoreError::Database(e),
+        }
+    }
+}
+
+fn is_connection_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "server closed the connection",
+        "terminating connection",
+        "connection refused",
+        "no connection to the server",
+        "could not receive data",
+        "could not send data",
+        "the database system is shutting down",
+        "the database system is starting up",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
 }
 
 impl From<r2d2::Error> for CoreError {

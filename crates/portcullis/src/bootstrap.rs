@@ -56,7 +56,9 @@ pub fn key_ring(pool: &DbPool, cfg: &Config, kek: Kek, now: i64) -> CoreResult<K
     let changes = store::maintain(pool, &kek, cfg, now, false)?;
     log_key_changes(pool, &changes, &Meta::system(), now)?;
     let mut conn = pool.get()?;
-    KeyRing::load(&mut conn, kek, now)
+    let ring = KeyRing::load(&mut conn, kek, now)?;
+    ring.attach_pool(pool.clone());
+    Ok(ring)
 }
 
 /// Records a key lifecycle pass in the audit log (`key_rotated` and

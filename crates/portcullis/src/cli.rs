@@ -66,6 +66,9 @@ pub enum Command {
     Groups(crate::cli_admin::GroupsCommand),
     /// Read the security audit log, newest first, as JSON lines.
     Audit(crate::cli_admin::AuditArgs),
+    /// Copy the SQLite database to FILE while the server runs (and the
+    /// key-encryption key beside it, when it is a file).
+    Backup { file: PathBuf },
     /// Check the configuration and say what is wrong, without starting.
     CheckConfig,
 }
@@ -242,6 +245,7 @@ pub fn run(cli: Cli) -> Result<(), UserError> {
         Command::Roles(cmd) => crate::cli_admin::roles_command(cfg, cmd),
         Command::Groups(cmd) => crate::cli_admin::groups_command(cfg, cmd),
         Command::Audit(args) => crate::cli_admin::audit_command(cfg, args),
+        Command::Backup { file } => crate::backup::run(&cfg, &file),
     }
 }
 
@@ -512,10 +516,25 @@ fn serve(cfg: Config) -> Result<(), UserError> {
         let server = server::start(ctx.clone(), listener)?;
         let transport = crate::mailer::build(&ctx.config)?;
         tracing::info!("{}", crate::mailer::describe(&ctx.config));
-        crate::mailer::spawn(ctx.clone(), transport);
-        server::spawn_jobs(ctx);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut workers = server::spawn_jobs(ctx.clone(), stop_rx.clone());
+        workers.push(crate::mailer::spawn(ctx, transport, stop_rx));
         tracing::info!(%bind, %issuer, "Portcullis is listening");
-        server.await.map_err(|e| UserError(format!("server: {e}")))
+        // SIGTERM / SIGINT: actix stops accepting and lets requests in flight
+        // finish (up to its shutdown timeout); then the workers finish their
+        // current pass and stop.
+        let served = server.await.map_err(|e| UserError(format!("server: {e}")));
+        tracing::info!("HTTP server stopped; stopping background workers");
+        let _ = stop_tx.send(true);
+        let all = futures_util::future::join_all(workers);
+        if tokio::time::timeout(std::time::Duration::from_secs(15), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("background workers did not stop within 15 s");
+        }
+        tracing::info!("Portcullis stopped");
+        served
     })
 }
 

@@ -187,17 +187,25 @@ pub fn worker_name() -> String {
     )
 }
 
-/// Runs the delivery loop until the process ends.
-pub fn spawn(ctx: AppContext, transport: Transport) {
+/// Runs the delivery loop until `stop` says so; a pass in progress
+/// finishes first (a message is never abandoned mid-send by a shutdown).
+pub fn spawn(
+    ctx: AppContext,
+    transport: Transport,
+    mut stop: crate::server::Stop,
+) -> tokio::task::JoinHandle<()> {
     let worker = worker_name();
     tokio::spawn(async move {
         let mut tick =
             tokio::time::interval(Duration::from_secs(ctx.config.mail.poll_interval_secs));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
             if let Err(e) = deliver_due(&ctx, &transport, &worker).await {
                 tracing::warn!(error = %e, "outbox pass failed");
             }
         }
-    });
+    })
 }

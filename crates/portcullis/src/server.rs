@@ -163,16 +163,23 @@ async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::NotFound)
 }
 
+/// A signal to background workers: `true` means stop after the current pass.
+pub type Stop = tokio::sync::watch::Receiver<bool>;
+
 /// Background jobs, each on the blocking pool: prune expired sessions and
 /// tokens (every five minutes), run the key lifecycle (every ten minutes),
 /// and re-read the key set (every `keys.refresh_interval_secs`) so that a
 /// rotation made by another node or the CLI is picked up.
-pub fn spawn_jobs(ctx: AppContext) {
+pub fn spawn_jobs(ctx: AppContext, stop: Stop) -> Vec<tokio::task::JoinHandle<()>> {
     let prune = ctx.clone();
-    tokio::spawn(async move {
+    let mut stop_prune = stop.clone();
+    let pruning = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop_prune.changed() => break,
+            }
             let (now, t) = (prune.now(), prune.session_timeouts());
             let retention = prune.config.audit.retention_days;
             let window = prune
@@ -204,14 +211,18 @@ pub fn spawn_jobs(ctx: AppContext) {
         }
     });
     let keys = ctx.clone();
-    tokio::spawn(async move {
+    let mut stop_keys = stop;
+    let key_refresh = tokio::spawn(async move {
         let secs = u64::try_from(keys.config.keys.refresh_interval_secs)
             .unwrap_or(60)
             .max(1);
         let mut tick = tokio::time::interval(Duration::from_secs(secs));
         let mut last_maintain = keys.now();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop_keys.changed() => break,
+            }
             let now = keys.now();
             let maintain = now - last_maintain >= 600;
             if maintain {
@@ -238,4 +249,5 @@ pub fn spawn_jobs(ctx: AppContext) {
             }
         }
     });
+    vec![pruning, key_refresh]
 }

@@ -10,6 +10,7 @@
 //! PostgreSQL database on that server.
 
 pub mod browser;
+pub mod cluster;
 pub mod db;
 pub mod html;
 pub mod mail;

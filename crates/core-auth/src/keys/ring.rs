@@ -57,6 +57,12 @@ pub struct KeyRing {
     kek: Kek,
     set: ArcSwap<KeySet>,
     loaded_at: AtomicI64,
+    /// For reloading at once when a token names a key we have not seen
+    /// (another node rotated); set by [`KeyRing::attach_pool`].
+    pool: std::sync::OnceLock<DbPool>,
+    /// When the last such forced reload happened (std::time, not the
+    /// domain clock: this bounds reload storms from forged `kid`s).
+    last_forced: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 fn fingerprint(rows: &[KeyRow]) -> String {
@@ -111,6 +117,8 @@ impl KeyRing {
             kek,
             set: ArcSwap::from_pointee(set),
             loaded_at: AtomicI64::new(now),
+            pool: std::sync::OnceLock::new(),
+            last_forced: std::sync::Mutex::new(None),
         })
     }
 
@@ -140,6 +148,38 @@ impl KeyRing {
         }
         let mut conn = pool.get()?;
         self.reload(&mut conn, now)
+    }
+
+    /// Lets the ring reload itself when it meets an unknown `kid`.
+    pub fn attach_pool(&self, pool: DbPool) {
+        let _ = self.pool.set(pool);
+    }
+
+    /// Reloads now unless a forced reload happened in the last 5 seconds.
+    fn reload_for_unknown_kid(&self) -> bool {
+        let Some(pool) = self.pool.get() else {
+            return false;
+        };
+        {
+            let Ok(mut last) = self.last_forced.lock() else {
+                return false;
+            };
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(5)) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let now = self.loaded_at.load(Ordering::Relaxed);
+        match pool.get() {
+            Ok(mut conn) => match self.reload(&mut conn, now) {
+                Ok(changed) => changed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reloading signing keys for an unknown kid failed");
+                    false
+                }
+            },
+            Err(_) => false,
+        }
     }
 
     pub fn kek(&self) -> &Kek {
@@ -178,6 +218,20 @@ impl KeyRing {
     /// claims. `typ`, when given, must match the header's (case-insensitive).
     /// Expiry and audience are the caller's to check.
     pub fn verify(
+        &self,
+        token: &str,
+        typ: Option<&str>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, VerifyError> {
+        match self.verify_once(token, typ) {
+            // Signed by a key another node made since we last looked?
+            Err(VerifyError::UnknownKey) if self.reload_for_unknown_kid() => {
+                self.verify_once(token, typ)
+            }
+            other => other,
+        }
+    }
+
+    fn verify_once(
         &self,
         token: &str,
         typ: Option<&str>,
