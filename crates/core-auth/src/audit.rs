@@ -20,6 +20,10 @@ pub struct Meta {
     pub user_agent: String,
     /// The session's public id (`sid`).
     pub session_id: Option<String>,
+    /// The client acting through the admin API with its own token
+    /// (client_credentials); written as the row's client when the event
+    /// names none.
+    pub actor_client_id: Option<String>,
 }
 
 impl Meta {
@@ -30,6 +34,7 @@ impl Meta {
             ip: String::new(),
             user_agent: "portcullis-cli".into(),
             session_id: None,
+            actor_client_id: None,
         }
     }
 
@@ -40,6 +45,7 @@ impl Meta {
             ip: String::new(),
             user_agent: "portcullis".into(),
             session_id: None,
+            actor_client_id: None,
         }
     }
 }
@@ -114,13 +120,14 @@ impl Event {
 /// logs it.
 pub fn record(conn: &mut DbConn, meta: &Meta, e: Event, now: UnixTime) -> CoreResult<()> {
     let detail = e.detail.to_string();
+    let client_id = e.client_id.as_ref().or(meta.actor_client_id.as_ref());
     tracing::info!(
         target: "audit",
         event = e.event,
         outcome = e.outcome.as_str(),
         actor = meta.actor_user_id.as_deref().unwrap_or(""),
         subject = e.subject_user_id.as_deref().unwrap_or(""),
-        client = e.client_id.as_deref().unwrap_or(""),
+        client = client_id.map(String::as_str).unwrap_or(""),
         ip = %meta.ip,
         session = meta.session_id.as_deref().unwrap_or(""),
         detail = %detail,
@@ -133,7 +140,7 @@ pub fn record(conn: &mut DbConn, meta: &Meta, e: Event, now: UnixTime) -> CoreRe
             audit_log::outcome.eq(e.outcome.as_str()),
             audit_log::actor_user_id.eq(&meta.actor_user_id),
             audit_log::subject_user_id.eq(&e.subject_user_id),
-            audit_log::client_id.eq(&e.client_id),
+            audit_log::client_id.eq(client_id),
             audit_log::ip.eq(&meta.ip),
             audit_log::user_agent.eq(meta.user_agent.chars().take(512).collect::<String>()),
             audit_log::session_id.eq(&meta.session_id),

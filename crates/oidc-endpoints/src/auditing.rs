@@ -15,6 +15,7 @@ pub fn meta(req: &HttpRequest, actor: Option<&CurrentUser>) -> Meta {
         ip: client_ip(req),
         user_agent: user_agent(req),
         session_id: actor.map(|u| u.sid.clone()).filter(|s| !s.is_empty()),
+        actor_client_id: None,
     }
 }
 

@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../static/portcullis.css"),
     },
     Asset {
+        path: "admin.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../../static/admin.css"),
+    },
+    Asset {
         path: "logo.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../../static/logo.svg"),

@@ -20,6 +20,11 @@ pub(crate) fn invalid(field: &'static str, msg: impl Into<String>) -> CoreError 
     CoreError::Validation(v)
 }
 
+/// A validation error for one field (for the web crates).
+pub fn invalid_input(field: &'static str, msg: impl Into<String>) -> CoreError {
+    invalid(field, msg)
+}
+
 /// The rules every change of roles, groups or accounts keeps, checked
 /// inside the transaction after the change: someone still holds the
 /// `admin` role, and an administrator never takes it from themselves.

@@ -1,0 +1,158 @@
+//! Who may call the admin API: the bearer of an access token issued by this
+//! server, unexpired and not revoked, granted the `admin` scope, for either
+//! a user who (still) holds the `admin` role or a client (client
+//! credentials) that is (still) allowed the `admin` scope. Requiring the
+//! scope means a token an ordinary application received for an
+//! administrator cannot be replayed against the API.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use core_auth::audit::{Event, Meta, Outcome};
+use core_auth::oidc::scopes::ScopeSet;
+use core_auth::oidc::tokens;
+use core_auth::{clients, users, CoreError};
+use oidc_endpoints::util::{client_ip, user_agent};
+use oidc_endpoints::{auditing, AppContext};
+
+use super::problem::ApiError;
+
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// An authenticated admin API caller.
+#[derive(Debug, Clone)]
+pub struct ApiAdmin {
+    /// For the audit rows of the caller's actions.
+    pub meta: Meta,
+}
+
+enum Caller {
+    Admin(Meta),
+    Denied {
+        meta: Meta,
+        subject: Option<String>,
+        reason: &'static str,
+    },
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_string())
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
+    let ctx = req
+        .app_data::<web::Data<AppContext>>()
+        .ok_or_else(|| ApiError::Core(CoreError::Config("no context".into())))?
+        .clone();
+    let token = bearer(req).ok_or_else(|| {
+        ApiError::Unauthorized("no bearer token: send Authorization: Bearer <access token>".into())
+    })?;
+    let now = ctx.now();
+    let claims = tokens::verify_access_jwt(&ctx.keys, &ctx.config, &token, now)
+        .map_err(|e| ApiError::Unauthorized(format!("the access token is not valid: {e}")))?;
+    let jti = claims
+        .get("jti")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let base = Meta {
+        actor_user_id: None,
+        ip: client_ip(req),
+        user_agent: user_agent(req),
+        session_id: None,
+        actor_client_id: None,
+    };
+    let caller = ctx
+        .db(move |c| {
+            let Some(row) = tokens::find_access(c, &jti)? else {
+                return Ok(None);
+            };
+            if row.revoked_at.is_some() || row.expires_at <= now {
+                return Ok(None);
+            }
+            let scoped = ScopeSet::parse(&row.scope).contains(ADMIN_SCOPE);
+            let caller = match &row.user_id {
+                Some(uid) => {
+                    let meta = Meta {
+                        actor_user_id: Some(uid.clone()),
+                        ..base
+                    };
+                    let user = users::find_by_id(c, uid)?.filter(|u| !u.disabled);
+                    match user {
+                        None => return Ok(None),
+                        Some(u) if !users::has_role(c, &u.id, users::ROLE_ADMIN)? => {
+                            Caller::Denied {
+                                meta,
+                                subject: Some(u.id),
+                                reason: "not_admin",
+                            }
+                        }
+                        Some(_) if !scoped => Caller::Denied {
+                            meta,
+                            subject: Some(uid.clone()),
+                            reason: "no_admin_scope",
+                        },
+                        Some(_) => Caller::Admin(meta),
+                    }
+                }
+                None => {
+                    let meta = Meta {
+                        actor_client_id: Some(row.client_id.clone()),
+                        ..base
+                    };
+                    let allowed = clients::find(c, &row.client_id)?
+                        .is_some_and(|cl| cl.scopes.iter().any(|s| s == ADMIN_SCOPE));
+                    if scoped && allowed {
+                        Caller::Admin(meta)
+                    } else {
+                        Caller::Denied {
+                            meta,
+                            subject: None,
+                            reason: "no_admin_scope",
+                        }
+                    }
+                }
+            };
+            Ok(Some(caller))
+        })
+        .await?;
+    match caller {
+        None => Err(ApiError::Unauthorized(
+            "the access token is revoked, expired or unknown".into(),
+        )),
+        Some(Caller::Admin(meta)) => Ok(ApiAdmin { meta }),
+        Some(Caller::Denied {
+            meta,
+            subject,
+            reason,
+        }) => {
+            let mut e = Event::new("permission_denied", Outcome::Denied)
+                .with("path", req.path().to_string())
+                .with("method", req.method().to_string())
+                .with("required_role", "admin")
+                .with("reason", reason);
+            if let Some(s) = subject {
+                e = e.subject(s);
+            }
+            auditing::record(&ctx, meta, e).await;
+            Err(ApiError::Forbidden(
+                "this token may not use the admin API: it needs the admin scope, and a user needs the admin role".into(),
+            ))
+        }
+    }
+}
+
+impl FromRequest for ApiAdmin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
+    }
+}

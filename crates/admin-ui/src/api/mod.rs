@@ -1,0 +1,92 @@
+//! The admin JSON API under `/admin/api/v1`: the console's operations for
+//! services and scripts. Bearer tokens (see [`auth`]), cursor pagination,
+//! RFC 7807 problem documents ([`problem`]), an OpenAPI 3 document
+//! generated from these handlers ([`openapi`]), rate-limited per client IP
+//! (`rate_limits.admin_api`).
+
+pub mod auth;
+mod clients;
+mod directory;
+pub mod extract;
+pub mod openapi;
+pub mod problem;
+mod system;
+pub mod types;
+mod users;
+
+use actix_web::{web, HttpResponse};
+use oidc_endpoints::ratelimit::{Group, RateLimit};
+
+use problem::ApiError;
+
+pub const BASE: &str = "/admin/api/v1";
+
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::Core(core_auth::CoreError::NotFound(
+        "API route",
+    )))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(BASE)
+            .wrap(RateLimit(Group::AdminApi))
+            .route("/openapi.json", web::get().to(openapi::serve))
+            .route("/users", web::get().to(users::list))
+            .route("/users", web::post().to(users::create))
+            .route("/users/{id}", web::get().to(users::get))
+            .route("/users/{id}", web::patch().to(users::update))
+            .route("/users/{id}", web::delete().to(users::delete))
+            .route(
+                "/users/{id}/password-reset",
+                web::post().to(users::password_reset),
+            )
+            .route(
+                "/users/{id}/revoke-sessions",
+                web::post().to(users::revoke_sessions),
+            )
+            .route(
+                "/users/{id}/clear-throttle",
+                web::post().to(users::clear_throttle),
+            )
+            .route("/clients", web::get().to(clients::list))
+            .route("/clients", web::post().to(clients::create))
+            .route("/clients/{id}", web::get().to(clients::get))
+            .route("/clients/{id}", web::put().to(clients::update))
+            .route("/clients/{id}", web::delete().to(clients::delete))
+            .route(
+                "/clients/{id}/rotate-secret",
+                web::post().to(clients::rotate_secret),
+            )
+            .route("/roles", web::get().to(directory::list_roles))
+            .route("/roles", web::post().to(directory::create_role))
+            .route("/roles/{name}", web::patch().to(directory::rename_role))
+            .route("/roles/{name}", web::delete().to(directory::delete_role))
+            .route("/groups", web::get().to(directory::list_groups))
+            .route("/groups", web::post().to(directory::create_group))
+            .route("/groups/{id}", web::get().to(directory::get_group))
+            .route("/groups/{id}", web::patch().to(directory::update_group))
+            .route("/groups/{id}", web::delete().to(directory::delete_group))
+            .route(
+                "/groups/{id}/members/{user_id}",
+                web::put().to(directory::add_member),
+            )
+            .route(
+                "/groups/{id}/members/{user_id}",
+                web::delete().to(directory::remove_member),
+            )
+            .route("/keys", web::get().to(system::list_keys))
+            .route("/keys/rotate", web::post().to(system::rotate_keys))
+            .route("/sessions", web::get().to(system::list_sessions))
+            .route("/sessions/{sid}", web::delete().to(system::revoke_session))
+            .route("/audit", web::get().to(system::list_audit))
+            .route("/audit/export", web::get().to(system::export_audit))
+            .route("/throttles", web::get().to(system::list_throttles))
+            .route(
+                "/throttles/{kind}/{key}",
+                web::delete().to(system::clear_throttle),
+            )
+            .route("/stats", web::get().to(system::stats))
+            .default_service(web::to(not_found)),
+    );
+}

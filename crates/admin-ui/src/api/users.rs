@@ -1,0 +1,260 @@
+//! `/admin/api/v1/users`: search, create (with an invitation), read,
+//! update, delete, and the account actions.
+
+use actix_web::{web, HttpResponse};
+use core_auth::admin::search::{self, UserQuery};
+use core_auth::admin::users::{self, Changes, NewAccount};
+use core_auth::CoreError;
+use oidc_endpoints::AppContext;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::auth::ApiAdmin;
+use super::extract::{decode_cursor, encode_cursor, limit, ApiJson, ApiQuery};
+use super::problem::{ApiError, Problem};
+use super::types::{Accepted, Cleared, NewUser, Revoked, User, UserDetails, UserList, UserPatch};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Words of the name or email address (each a prefix; all must match).
+    pub q: Option<String>,
+    /// Holds this role (directly or through a group).
+    pub role: Option<String>,
+    /// Member of this group (id).
+    pub group: Option<String>,
+    /// true: only disabled accounts; false: only enabled ones.
+    pub disabled: Option<bool>,
+    /// true: only accounts whose address is not verified.
+    pub unverified: Option<bool>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Search and list users, in email order.
+#[utoipa::path(get, path = "/admin/api/v1/users", tag = "users", params(ListParams),
+    responses(
+        (status = 200, description = "A page of users", body = UserList),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    _: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = UserQuery {
+        q: p.q.unwrap_or_default(),
+        role: p.role,
+        group: p.group,
+        disabled: p.disabled,
+        unverified: p.unverified.unwrap_or(false),
+        after: decode_cursor(p.cursor.as_deref())?,
+        limit: limit(p.limit)?,
+    };
+    let page = ctx.db(move |c| search::search(c, &q)).await?;
+    Ok(HttpResponse::Ok().json(UserList {
+        items: page.users.into_iter().map(User::from).collect(),
+        next_cursor: page.next.as_deref().map(encode_cursor),
+    }))
+}
+
+/// Create a user; an invitation with a set-password link (valid 7 days) is mailed.
+#[utoipa::path(post, path = "/admin/api/v1/users", tag = "users", request_body = NewUser,
+    responses(
+        (status = 201, description = "Created; the invitation is queued", body = User),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address is in use", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    ApiJson(body): ApiJson<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    let input = NewAccount {
+        email: body.email,
+        name: body.name,
+        roles: body.roles,
+        groups: body.groups,
+    };
+    let now = ctx.now();
+    let u = ctx
+        .run(move |ctx| -> Result<_, CoreError> {
+            let mut c = ctx.pool.get()?;
+            users::create(&mut c, ctx.mailer(), &admin.meta, &input, now)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/admin/api/v1/users/{}", u.user.id)))
+        .json(User::from(u)))
+}
+
+/// A user with roles, groups, active sessions, consents, linked identities.
+#[utoipa::path(get, path = "/admin/api/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserDetails),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(
+    _: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now, t, cfg) = (
+        path.into_inner(),
+        ctx.now(),
+        ctx.session_timeouts(),
+        ctx.config.clone(),
+    );
+    let d = ctx.db(move |c| users::detail(c, &cfg, &id, now, t)).await?;
+    Ok(HttpResponse::Ok().json(UserDetails::from(d)))
+}
+
+/// Change name, address, verification, own roles, groups, or disable/enable.
+#[utoipa::path(patch, path = "/admin/api/v1/users/{id}", tag = "users", request_body = UserPatch,
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The updated user", body = User),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a change that would remove the last administrator or your own admin role", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn update(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+    ApiJson(p): ApiJson<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (path.into_inner(), ctx.now());
+    let u = ctx
+        .db(move |c| {
+            let ch = Changes {
+                name: p.name,
+                email: p.email,
+                email_verified: p.email_verified,
+                roles: p.roles,
+                groups: p.groups,
+            };
+            let u = users::update(c, &admin.meta, &id, &ch, now)?;
+            match p.disabled {
+                Some(d) if d != u.user.disabled => {
+                    users::set_disabled(c, &admin.meta, &id, d, now)?;
+                    let fresh =
+                        core_auth::users::find_by_id(c, &id)?.ok_or(CoreError::NotFound("user"))?;
+                    core_auth::users::with_roles(c, fresh)
+                }
+                _ => Ok(u),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(User::from(u)))
+}
+
+/// Delete a user (not the last administrator).
+#[utoipa::path(delete, path = "/admin/api/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The last administrator", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (path.into_inner(), ctx.now());
+    ctx.db(move |c| users::delete(c, &admin.meta, &id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mail the user a password reset link (the invitation again when the account has no password yet).
+#[utoipa::path(post, path = "/admin/api/v1/users/{id}/password-reset", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 202, description = "The mail is queued", body = Accepted),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn password_reset(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (path.into_inner(), ctx.now());
+    ctx.run(move |ctx| -> Result<(), CoreError> {
+        let mut c = ctx.pool.get()?;
+        users::send_reset(&mut c, ctx.mailer(), &admin.meta, &id, now)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "queued".into(),
+    }))
+}
+
+/// End every session of the user and revoke every token.
+#[utoipa::path(post, path = "/admin/api/v1/users/{id}/revoke-sessions", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Done", body = Revoked),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn revoke_sessions(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (path.into_inner(), ctx.now());
+    let n = ctx
+        .db(move |c| users::revoke_all(c, &admin.meta, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(Revoked { sessions: n as i64 }))
+}
+
+/// Lift the sign-in and reset throttles of the user's address.
+#[utoipa::path(post, path = "/admin/api/v1/users/{id}/clear-throttle", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Done", body = Cleared),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn clear_throttle(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (path.into_inner(), ctx.now());
+    let cleared = ctx
+        .db(move |c| users::clear_throttles(c, &admin.meta, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(Cleared { cleared }))
+}

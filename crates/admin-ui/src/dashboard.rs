@@ -1,0 +1,115 @@
+//! `GET /admin`: the dashboard. `POST /admin/throttles/{kind}/{key}/clear`
+//! lifts one throttle listed there.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::admin::dashboard::{self, Dashboard};
+use core_auth::audit::Event;
+use oidc_endpoints::pages::Layout;
+use oidc_endpoints::util::{render, see_other};
+use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+
+use crate::chart;
+use crate::fields::Fields;
+use crate::guard::RequireAdmin;
+use crate::view::{flash, frame, Chrome, Time};
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    admin: Chrome,
+    d: Dashboard,
+    day_chart: String,
+    month_chart: String,
+    day_totals: (i64, i64),
+    month_totals: (i64, i64),
+    rotation_due: String,
+    throttled: Vec<(String, String, String, Time)>,
+    backend: &'static str,
+}
+
+fn totals(b: &[dashboard::Bucket]) -> (i64, i64) {
+    b.iter()
+        .fold((0, 0), |(s, f), x| (s + x.success, f + x.failure))
+}
+
+pub async fn show(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now();
+    let t = ctx.session_timeouts();
+    let cfg = ctx.config.clone();
+    let (d, backend) = ctx
+        .db(move |c| Ok((dashboard::load(c, &cfg, now, t)?, c.backend())))
+        .await?;
+    let (layout, chrome) = frame(&session, &admin, "Admin", "dashboard")?;
+    let window = ctx.config.throttle.sign_in_window_secs;
+    let page = DashboardPage {
+        layout,
+        admin: chrome,
+        day_chart: chart::svg(&d.last_day, true, "Sign-ins, last 24 hours"),
+        month_chart: chart::svg(&d.last_month, false, "Sign-ins, last 30 days"),
+        day_totals: totals(&d.last_day),
+        month_totals: totals(&d.last_month),
+        rotation_due: d
+            .rotation
+            .as_ref()
+            .map(|r| Time(r.due_at).to_string())
+            .unwrap_or_default(),
+        throttled: d
+            .throttled
+            .iter()
+            .map(|r| {
+                let window = if r.kind == "sign_in" {
+                    window
+                } else {
+                    ctx.config.throttle.reset_window_secs
+                };
+                (
+                    r.kind.clone(),
+                    r.key_hash.clone(),
+                    r.label.clone(),
+                    Time(r.window_start + window),
+                )
+            })
+            .collect(),
+        d,
+        backend,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `POST /admin/throttles/{kind}/{key}/clear`.
+pub async fn clear_throttle(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<(String, String)>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let (kind, key) = path.into_inner();
+    let (k, h) = (kind.clone(), key.clone());
+    let cleared = ctx
+        .db(move |c| core_auth::throttle::clear_key(c, &k, &h))
+        .await?;
+    if !cleared {
+        return Err(PageError::NotFound);
+    }
+    auditing::record(
+        &ctx,
+        auditing::meta(&req, Some(&admin)),
+        Event::success("admin_throttle_cleared")
+            .with("kind", kind)
+            .with("key", key),
+    )
+    .await;
+    flash(&session, "The throttle was lifted.");
+    Ok(see_other("/admin"))
+}

@@ -1,0 +1,112 @@
+//! Sensitive actions (deleting, changing roles, rotating keys or secrets)
+//! ask for the password again when the sign-in is older than ten minutes.
+//!
+//! The action's own form is answered with a page that carries every field
+//! it sent plus a password field and posts back to the same action; with
+//! the right password the session's `auth_time` becomes now and the action
+//! goes ahead in that same request.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::audit::Event;
+use core_auth::sessions::keys;
+use core_auth::{users, CoreError, Secret};
+use oidc_endpoints::identity::CurrentUser;
+use oidc_endpoints::pages::Layout;
+use oidc_endpoints::util::render;
+use oidc_endpoints::{auditing, AppContext, PageError};
+
+use crate::fields::Fields;
+use crate::view::{frame, Chrome};
+
+/// How old a sign-in may be for a sensitive action.
+pub const MAX_AGE_SECS: i64 = 600;
+pub const FIELD: &str = "reauth_password";
+
+#[derive(Template)]
+#[template(path = "admin/reauth.html")]
+struct ReauthPage {
+    layout: Layout,
+    admin: Chrome,
+    action: String,
+    what: String,
+    hidden: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+/// `None`: go ahead. `Some(page)`: answer with the page (the password
+/// form, or the form again after a wrong password).
+pub async fn gate(
+    req: &HttpRequest,
+    ctx: &web::Data<AppContext>,
+    session: &Session,
+    admin: &CurrentUser,
+    fields: &Fields,
+    what: &str,
+) -> Result<Option<HttpResponse>, PageError> {
+    let now = ctx.now();
+    if now - admin.auth_time <= MAX_AGE_SECS {
+        return Ok(None);
+    }
+    let password = fields.get(FIELD).to_string();
+    let mut error = None;
+    if !password.is_empty() {
+        let email = admin.user.user.email.clone();
+        let secret = Secret::new(password);
+        let checked = ctx
+            .run(move |ctx| users::authenticate(&ctx.pool, &ctx.passwords, &email, &secret, now))
+            .await;
+        let meta = auditing::meta(req, Some(admin));
+        match checked {
+            Ok(u) if u.id == admin.id() => {
+                session
+                    .insert(keys::AUTH_TIME, now)
+                    .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
+                auditing::record(
+                    ctx,
+                    meta,
+                    Event::success("admin_reauth").subject(admin.id()),
+                )
+                .await;
+                return Ok(None);
+            }
+            Ok(_) | Err(CoreError::InvalidCredentials) | Err(CoreError::AccountDisabled) => {
+                auditing::record(
+                    ctx,
+                    meta,
+                    Event::failure("admin_reauth")
+                        .subject(admin.id())
+                        .with("reason", "bad_credentials"),
+                )
+                .await;
+                error = Some("That password is not right.".to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let (layout, chrome) = frame(session, admin, "Confirm your password", "")?;
+    let hidden = fields
+        .0
+        .iter()
+        .filter(|(k, _)| k != FIELD)
+        .cloned()
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    Ok(Some(render(
+        status,
+        &ReauthPage {
+            layout,
+            admin: chrome,
+            action: req.path().to_string(),
+            what: what.to_string(),
+            hidden,
+            error,
+        },
+    )))
+}

@@ -1,0 +1,86 @@
+//! Active sessions: user, applications, IP address, browser, started, last
+//! seen; ending one.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::admin::sessions::{self, SessionInfo};
+use oidc_endpoints::pages::Layout;
+use oidc_endpoints::util::{local_path, render, see_other, urlencode};
+use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use serde::Deserialize;
+
+use crate::fields::Fields;
+use crate::guard::RequireAdmin;
+use crate::view::{flash, frame, Chrome, Time};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Query {
+    pub after: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sessions.html")]
+struct SessionsPage {
+    layout: Layout,
+    admin: Chrome,
+    rows: Vec<(SessionInfo, Time, Time)>,
+    next: Option<String>,
+    first: bool,
+}
+
+pub async fn list(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    query: web::Query<Query>,
+) -> Result<HttpResponse, PageError> {
+    let (now, t) = (ctx.now(), ctx.session_timeouts());
+    let after = Some(query.after.clone()).filter(|a| !a.is_empty());
+    let first = after.is_none();
+    let page = ctx
+        .db(move |c| sessions::list_active(c, now, t, None, after.as_deref(), 50))
+        .await?;
+    let (layout, chrome) = frame(&session, &admin, "Sessions", "sessions")?;
+    Ok(render(
+        StatusCode::OK,
+        &SessionsPage {
+            layout,
+            admin: chrome,
+            next: page
+                .next
+                .map(|n| format!("/admin/sessions?after={}", urlencode(&n))),
+            rows: page
+                .items
+                .into_iter()
+                .map(|s| {
+                    let (a, b) = (Time(s.created_at), Time(s.last_seen_at));
+                    (s, a, b)
+                })
+                .collect(),
+            first,
+        },
+    ))
+}
+
+/// `POST /admin/sessions/{sid}/revoke`: ends the session and its tokens.
+pub async fn revoke(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let sid = path.into_inner();
+    let meta = auditing::meta(&req, Some(&admin));
+    let now = ctx.now();
+    ctx.db(move |c| sessions::revoke(c, &meta, &sid, now))
+        .await?;
+    flash(&session, "The session has ended.");
+    let back = local_path(fields.get("next")).unwrap_or_else(|| "/admin/sessions".into());
+    Ok(see_other(&back))
+}

@@ -1,0 +1,222 @@
+//! The actions of a user's page: disable, enable, delete (after a
+//! confirmation page), send a reset link, end every session, clear the
+//! throttle. Each is a CSRF-protected POST, audited by the domain.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::admin::users;
+use core_auth::CoreError;
+use oidc_endpoints::pages::Layout;
+use oidc_endpoints::util::{render, see_other};
+use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+
+use crate::fields::Fields;
+use crate::guard::RequireAdmin;
+use crate::reauth;
+use crate::view::{flash, frame, Chrome};
+
+/// A refused action shows the reason on the user's page.
+fn refused(session: &Session, id: &str, e: CoreError) -> Result<HttpResponse, PageError> {
+    match e {
+        CoreError::Validation(v) => {
+            let msg = v.0.first().map(|e| e.message.clone()).unwrap_or_default();
+            flash(session, msg);
+            Ok(see_other(&format!("/admin/users/{id}")))
+        }
+        other => Err(other.into()),
+    }
+}
+
+async fn set_disabled(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    admin: oidc_endpoints::CurrentUser,
+    id: String,
+    fields: Fields,
+    disabled: bool,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let meta = auditing::meta(&req, Some(&admin));
+    let now = ctx.now();
+    let uid = id.clone();
+    match ctx
+        .db(move |c| users::set_disabled(c, &meta, &uid, disabled, now))
+        .await
+    {
+        Ok(()) => {
+            flash(
+                &session,
+                if disabled {
+                    "The account is disabled; its sessions and tokens have ended."
+                } else {
+                    "The account is enabled."
+                },
+            );
+            Ok(see_other(&format!("/admin/users/{id}")))
+        }
+        Err(e) => refused(&session, &id, e),
+    }
+}
+
+pub async fn disable(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    set_disabled(req, ctx, session, admin, path.into_inner(), fields, true).await
+}
+
+pub async fn enable(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    set_disabled(req, ctx, session, admin, path.into_inner(), fields, false).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_delete.html")]
+struct ConfirmDelete {
+    layout: Layout,
+    admin: Chrome,
+    id: String,
+    email: String,
+    name: String,
+}
+
+/// `GET /admin/users/{id}/delete`: the confirmation page.
+pub async fn confirm_delete(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let uid = id.clone();
+    let u = ctx
+        .db(move |c| core_auth::users::find_by_id(c, &uid)?.ok_or(CoreError::NotFound("user")))
+        .await?;
+    let (layout, chrome) = frame(&session, &admin, "Delete user", "users")?;
+    Ok(render(
+        StatusCode::OK,
+        &ConfirmDelete {
+            layout,
+            admin: chrome,
+            id,
+            email: u.email,
+            name: u.name,
+        },
+    ))
+}
+
+/// `POST /admin/users/{id}/delete`.
+pub async fn delete(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let id = path.into_inner();
+    if let Some(page) =
+        reauth::gate(&req, &ctx, &session, &admin, &fields, "delete this account").await?
+    {
+        return Ok(page);
+    }
+    let meta = auditing::meta(&req, Some(&admin));
+    let now = ctx.now();
+    let uid = id.clone();
+    match ctx.db(move |c| users::delete(c, &meta, &uid, now)).await {
+        Ok(u) => {
+            flash(&session, format!("The account {} was deleted.", u.email));
+            Ok(see_other("/admin/users"))
+        }
+        Err(e) => refused(&session, &id, e),
+    }
+}
+
+/// `POST /admin/users/{id}/reset-password`.
+pub async fn send_reset(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let id = path.into_inner();
+    let meta = auditing::meta(&req, Some(&admin));
+    let now = ctx.now();
+    let uid = id.clone();
+    ctx.run(move |ctx| -> Result<(), CoreError> {
+        let mut c = ctx.pool.get()?;
+        users::send_reset(&mut c, ctx.mailer(), &meta, &uid, now)
+    })
+    .await?;
+    flash(&session, "A password reset link was mailed to the user.");
+    Ok(see_other(&format!("/admin/users/{id}")))
+}
+
+/// `POST /admin/users/{id}/revoke-sessions`.
+pub async fn revoke_sessions(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let id = path.into_inner();
+    let meta = auditing::meta(&req, Some(&admin));
+    let now = ctx.now();
+    let uid = id.clone();
+    let n = ctx
+        .db(move |c| users::revoke_all(c, &meta, &uid, now))
+        .await?;
+    flash(
+        &session,
+        format!("{n} sessions ended; every token of the user is revoked."),
+    );
+    Ok(see_other(&format!("/admin/users/{id}")))
+}
+
+/// `POST /admin/users/{id}/clear-throttle`.
+pub async fn clear_throttle(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let id = path.into_inner();
+    let meta = auditing::meta(&req, Some(&admin));
+    let now = ctx.now();
+    let uid = id.clone();
+    let cleared = ctx
+        .db(move |c| users::clear_throttles(c, &meta, &uid, now))
+        .await?;
+    flash(
+        &session,
+        if cleared {
+            "The sign-in throttle was cleared."
+        } else {
+            "This address was not throttled."
+        },
+    );
+    Ok(see_other(&format!("/admin/users/{id}")))
+}
