@@ -18,5 +18,8 @@ CREATE INDEX user_search_terms_user ON user_search_terms (user_id, term);
 CREATE INDEX users_disabled ON users (email_key) WHERE disabled = 1;
 CREATE INDEX users_unverified ON users (email_key) WHERE email_verified = 0;
 
+-- The newest accounts (dashboard).
+CREATE INDEX users_created ON users (created_at);
+
 -- Active sessions, newest first.
 CREATE INDEX sessions_created ON sessions (created_at);

@@ -27,7 +27,10 @@ fn with_secret(c: core_auth::clients::Client, s: Option<Secret>) -> ClientWithSe
         (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn list(_: ApiAdmin, ctx: web::Data<AppContext>) -> Result<HttpResponse, ApiError> {
+pub async fn list_clients(
+    _: ApiAdmin,
+    ctx: web::Data<AppContext>,
+) -> Result<HttpResponse, ApiError> {
     let all = ctx.db(clients::list).await?;
     Ok(HttpResponse::Ok().json(ClientList {
         items: all.into_iter().map(ClientOut::from).collect(),
@@ -44,7 +47,7 @@ pub async fn list(_: ApiAdmin, ctx: web::Data<AppContext>) -> Result<HttpRespons
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn create(
+pub async fn create_client(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     ApiJson(body): ApiJson<ClientIn>,
@@ -70,7 +73,7 @@ pub async fn create(
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn get(
+pub async fn get_client(
     _: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,
@@ -95,7 +98,7 @@ pub async fn get(
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn update(
+pub async fn update_client(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,
@@ -147,7 +150,7 @@ pub async fn rotate_secret(
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn delete(
+pub async fn delete_client(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,

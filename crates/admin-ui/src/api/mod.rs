@@ -32,11 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope(BASE)
             .wrap(RateLimit(Group::AdminApi))
             .route("/openapi.json", web::get().to(openapi::serve))
-            .route("/users", web::get().to(users::list))
-            .route("/users", web::post().to(users::create))
-            .route("/users/{id}", web::get().to(users::get))
-            .route("/users/{id}", web::patch().to(users::update))
-            .route("/users/{id}", web::delete().to(users::delete))
+            .route("/users", web::get().to(users::list_users))
+            .route("/users", web::post().to(users::create_user))
+            .route("/users/{id}", web::get().to(users::get_user))
+            .route("/users/{id}", web::patch().to(users::update_user))
+            .route("/users/{id}", web::delete().to(users::delete_user))
             .route(
                 "/users/{id}/password-reset",
                 web::post().to(users::password_reset),
@@ -47,13 +47,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route(
                 "/users/{id}/clear-throttle",
-                web::post().to(users::clear_throttle),
+                web::post().to(users::clear_user_throttle),
             )
-            .route("/clients", web::get().to(clients::list))
-            .route("/clients", web::post().to(clients::create))
-            .route("/clients/{id}", web::get().to(clients::get))
-            .route("/clients/{id}", web::put().to(clients::update))
-            .route("/clients/{id}", web::delete().to(clients::delete))
+            .route("/clients", web::get().to(clients::list_clients))
+            .route("/clients", web::post().to(clients::create_client))
+            .route("/clients/{id}", web::get().to(clients::get_client))
+            .route("/clients/{id}", web::put().to(clients::update_client))
+            .route("/clients/{id}", web::delete().to(clients::delete_client))
             .route(
                 "/clients/{id}/rotate-secret",
                 web::post().to(clients::rotate_secret),

@@ -38,9 +38,9 @@ impl Modify for Bearer {
     ),
     modifiers(&Bearer),
     paths(
-        users::list, users::create, users::get, users::update, users::delete,
-        users::password_reset, users::revoke_sessions, users::clear_throttle,
-        clients::list, clients::create, clients::get, clients::update, clients::rotate_secret, clients::delete,
+        users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
+        users::password_reset, users::revoke_sessions, users::clear_user_throttle,
+        clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::rotate_secret, clients::delete_client,
         directory::list_roles, directory::create_role, directory::rename_role, directory::delete_role,
         directory::list_groups, directory::create_group, directory::get_group, directory::update_group,
         directory::delete_group, directory::add_member, directory::remove_member,

@@ -44,7 +44,7 @@ pub struct ListParams {
         (status = 422, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn list(
+pub async fn list_users(
     _: ApiAdmin,
     ctx: web::Data<AppContext>,
     ApiQuery(p): ApiQuery<ListParams>,
@@ -76,7 +76,7 @@ pub async fn list(
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn create(
+pub async fn create_user(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     ApiJson(body): ApiJson<NewUser>,
@@ -109,7 +109,7 @@ pub async fn create(
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn get(
+pub async fn get_user(
     _: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,
@@ -136,7 +136,7 @@ pub async fn get(
         (status = 422, description = "Invalid fields, or a change that would remove the last administrator or your own admin role", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn update(
+pub async fn update_user(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,
@@ -178,7 +178,7 @@ pub async fn update(
         (status = 422, description = "The last administrator", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn delete(
+pub async fn delete_user(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,
@@ -247,7 +247,7 @@ pub async fn revoke_sessions(
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn clear_throttle(
+pub async fn clear_user_throttle(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
     path: web::Path<String>,

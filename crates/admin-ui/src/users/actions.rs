@@ -142,7 +142,10 @@ pub async fn delete(
             flash(&session, format!("The account {} was deleted.", u.email));
             Ok(see_other("/admin/users"))
         }
-        Err(e) => refused(&session, &id, e),
+        Err(CoreError::Validation(v)) => Err(PageError::Forbidden(
+            v.0.first().map(|e| e.message.clone()).unwrap_or_default(),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 

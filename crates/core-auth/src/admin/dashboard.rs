@@ -90,6 +90,8 @@ pub struct Dashboard {
     pub rotation: Option<Rotation>,
     pub keys: Vec<KeyInfo>,
     pub outbox_backlog: i64,
+    /// The newest accounts.
+    pub newest: Vec<crate::users::User>,
 }
 
 pub fn load(c: &mut DbConn, cfg: &Config, now: UnixTime, t: Timeouts) -> CoreResult<Dashboard> {
@@ -119,6 +121,7 @@ pub fn load(c: &mut DbConn, cfg: &Config, now: UnixTime, t: Timeouts) -> CoreRes
         rotation,
         keys,
         outbox_backlog: crate::mail::outbox::backlog(c)?,
+        newest: newest(c, 8)?,
     })
 }
 
@@ -136,4 +139,14 @@ pub fn throttled(c: &mut DbConn, cfg: &Config, now: UnixTime) -> CoreResult<Vec<
         },
         now,
     )
+}
+
+/// The `n` newest accounts (through the `created_at` index).
+pub fn newest(c: &mut DbConn, n: i64) -> CoreResult<Vec<crate::users::User>> {
+    use crate::db::schema::users;
+    Ok(users::table
+        .select(crate::users::User::as_select())
+        .order(users::created_at.desc())
+        .limit(n)
+        .load(c)?)
 }

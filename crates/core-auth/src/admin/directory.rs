@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ensure_admins, invalid, is_admin};
+use super::{ensure_admins, invalid};
 use crate::audit::{self, Event, Meta};
 use crate::clock::UnixTime;
 use crate::db::schema::{user_groups, users};
@@ -184,7 +184,7 @@ pub fn update_group(
 ) -> CoreResult<GroupDetail> {
     write_tx(c, |c| {
         let g = group(c, id)?;
-        let was_admin = is_admin(c, meta.actor_user_id.as_deref())?;
+        let was = super::before(c, meta.actor_user_id.as_deref())?;
         let mut changes = serde_json::Map::new();
         if let Some(n) = new_name.filter(|n| n.trim() != g.name) {
             roles::rename_group(c, id, n)?;
@@ -199,7 +199,7 @@ pub fn update_group(
                 changes.insert("roles_removed".into(), json!(removed));
             }
         }
-        ensure_admins(c, meta.actor_user_id.as_deref(), was_admin)?;
+        ensure_admins(c, meta.actor_user_id.as_deref(), was)?;
         if !changes.is_empty() {
             audit::record(
                 c,
@@ -217,9 +217,9 @@ pub fn update_group(
 pub fn delete_group(c: &mut DbConn, meta: &Meta, id: &str, now: UnixTime) -> CoreResult<()> {
     write_tx(c, |c| {
         let g = group(c, id)?;
-        let was_admin = is_admin(c, meta.actor_user_id.as_deref())?;
+        let was = super::before(c, meta.actor_user_id.as_deref())?;
         roles::delete_group(c, id)?;
-        ensure_admins(c, meta.actor_user_id.as_deref(), was_admin)?;
+        ensure_admins(c, meta.actor_user_id.as_deref(), was)?;
         audit::record(
             c,
             meta,
@@ -243,13 +243,13 @@ pub fn set_member(
     write_tx(c, |c| {
         group(c, id)?;
         crate::users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
-        let was_admin = is_admin(c, meta.actor_user_id.as_deref())?;
+        let was = super::before(c, meta.actor_user_id.as_deref())?;
         if member {
             roles::add_member(c, id, user_id)?;
         } else {
             roles::remove_member(c, id, user_id)?;
         }
-        ensure_admins(c, meta.actor_user_id.as_deref(), was_admin)?;
+        ensure_admins(c, meta.actor_user_id.as_deref(), was)?;
         let event = if member {
             "admin_group_member_added"
         } else {

@@ -25,28 +25,43 @@ pub fn invalid_input(field: &'static str, msg: impl Into<String>) -> CoreError {
     invalid(field, msg)
 }
 
+/// What [`ensure_admins`] compares with: taken inside the transaction,
+/// before the change.
+#[derive(Debug, Clone, Copy)]
+pub struct Before {
+    /// The actor held `admin`.
+    pub actor_was_admin: bool,
+    /// Someone held `admin`.
+    pub had_admins: bool,
+}
+
+pub fn before(c: &mut DbConn, actor_user_id: Option<&str>) -> CoreResult<Before> {
+    Ok(Before {
+        actor_was_admin: is_admin(c, actor_user_id)?,
+        had_admins: !roles::users_with_role(c, ROLE_ADMIN)?.is_empty(),
+    })
+}
+
 /// The rules every change of roles, groups or accounts keeps, checked
-/// inside the transaction after the change: someone still holds the
-/// `admin` role, and an administrator never takes it from themselves.
-pub fn ensure_admins(
-    c: &mut DbConn,
-    actor_user_id: Option<&str>,
-    was_admin: bool,
-) -> CoreResult<()> {
+/// inside the transaction after the change: an administrator never takes
+/// the role from themselves, and a change never takes it from the last
+/// holder. (A deployment run only by API clients, with no administrator
+/// account, may still change roles.)
+pub fn ensure_admins(c: &mut DbConn, actor_user_id: Option<&str>, b: Before) -> CoreResult<()> {
     let admins = roles::users_with_role(c, ROLE_ADMIN)?;
-    if admins.is_empty() {
-        return Err(invalid(
-            "roles",
-            "This would leave no administrator; make someone else an administrator first.",
-        ));
-    }
     if let Some(actor) = actor_user_id {
-        if was_admin && !admins.iter().any(|a| a == actor) {
+        if b.actor_was_admin && !admins.iter().any(|a| a == actor) {
             return Err(invalid(
                 "roles",
                 "You cannot remove your own admin role; ask another administrator.",
             ));
         }
+    }
+    if b.had_admins && admins.is_empty() {
+        return Err(invalid(
+            "roles",
+            "This would leave no administrator; make someone else an administrator first.",
+        ));
     }
     Ok(())
 }

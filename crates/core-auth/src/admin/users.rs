@@ -173,7 +173,7 @@ pub fn update(
     write_tx(conn, |c| {
         let user = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
         let actor = meta.actor_user_id.as_deref();
-        let was_admin = is_admin(c, actor)?;
+        let was = super::before(c, actor)?;
         let mut v = ValidationErrors::default();
         let name = match &ch.name {
             Some(n) => users::normalize_name(n).map_err(|m| v.add("name", m)).ok(),
@@ -268,7 +268,7 @@ pub fn update(
                 changed.insert("groups_removed".into(), json!(removed));
             }
         }
-        ensure_admins(c, actor, was_admin)?;
+        ensure_admins(c, actor, was)?;
         if !changed.is_empty() {
             audit::record(
                 c,
