@@ -1,6 +1,8 @@
 //! The admin console and the admin API.
 
 mod api;
+mod api_system;
+mod api_users;
 mod browser;
 mod console;
 mod openapi;
