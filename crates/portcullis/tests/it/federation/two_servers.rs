@@ -17,7 +17,7 @@ use crate::util::{location, user_count, PASSWORD};
 /// The upstream server (its own cookie name: both servers are 127.0.0.1,
 /// and cookies do not tell ports apart) with a person and a client for the
 /// downstream provider `id` (loopback redirect URI: any port).
-async fn upstream(id: &str) -> (TestServer, testkit::oidc::TestClient) {
+pub(super) async fn upstream(id: &str) -> (TestServer, testkit::oidc::TestClient) {
     let up = TestServer::start_with(|c| c.session.cookie_name = "upstream_session".into()).await;
     up.create_user("fed@example.com", "Fed Person", PASSWORD, &[])
         .await;
