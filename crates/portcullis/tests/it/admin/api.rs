@@ -3,7 +3,7 @@
 //! ids. (401 and 403 for every operation: `openapi.rs`.)
 
 use core_auth::audit::{self, Filter};
-use serde_json::{json, Value};
+use serde_json::json;
 use testkit::TestServer;
 
 use super::{

@@ -240,3 +240,37 @@ async fn tokens_that_are_revoked_expired_or_for_a_removed_admin_are_refused() {
         404,
     );
 }
+
+#[actix_web::test]
+async fn the_api_is_rate_limited_per_client_ip() {
+    let srv = TestServer::start_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.admin_api = core_auth::config::Quota {
+            per_minute: 1,
+            burst: 3,
+        };
+    })
+    .await;
+    let t = admin_token(&srv).await;
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        statuses.push(
+            call(&srv, "GET", &format!("{V1}/stats"), Some(&t), None)
+                .await
+                .0,
+        );
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    let r = reqwest::Client::new()
+        .get(srv.at(&format!("{V1}/stats")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    // The console is not in the API's bucket.
+    let (admin, _) = super::admin_browser(&srv, "admin@example.com").await;
+    assert_eq!(srv.get(&admin, "/admin").await.0, 200);
+}

@@ -429,3 +429,48 @@ async fn a_throttled_address_is_listed_and_cleared() {
     srv.sign_in(&srv.client(), "slow@example.com", PASSWORD)
         .await;
 }
+
+#[actix_web::test]
+async fn users_from_before_the_search_table_are_indexed_by_the_backfill() {
+    let srv = TestServer::start().await;
+    let t = admin_token(&srv).await;
+    srv.create_user("old.timer@example.com", "Old Timer", PASSWORD, &[])
+        .await;
+    let found = |srv: &TestServer, t: &str| {
+        let (srv, t) = (srv.url.clone(), t.to_string());
+        async move {
+            let r = reqwest::Client::new()
+                .get(format!("{srv}{V1}/users?q=timer"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(found(&srv, &t).await, 1);
+    // As if the user existed before migration 000006: no terms.
+    let n = srv
+        .with_db(|c| {
+            use diesel::prelude::*;
+            diesel::delete(core_auth::db::schema::user_search_terms::table)
+                .execute(c)
+                .unwrap()
+        })
+        .await;
+    assert!(n > 0);
+    assert_eq!(found(&srv, &t).await, 0);
+    let indexed = srv
+        .with_db(|c| core_auth::admin::search::backfill(c).unwrap())
+        .await;
+    assert!(indexed >= 1);
+    assert_eq!(found(&srv, &t).await, 1);
+    assert_eq!(
+        srv.with_db(|c| core_auth::admin::search::backfill(c).unwrap())
+            .await,
+        0
+    );
+}
