@@ -6,6 +6,7 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use core_auth::audit::{Event, Meta};
 use core_auth::federation::login::{self, Mode, Resolution};
 use core_auth::federation::pending::PendingLink;
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use super::client::UpstreamError;
 use super::pages::{back_to, error_page};
 use super::{load_logins, provider, save_logins, session_err, LINK};
+use crate::auditing;
 use crate::context::AppContext;
 use crate::errors::PageError;
 use crate::identity::{self, MaybeUser};
@@ -26,6 +28,14 @@ pub struct CallbackQuery {
     error: String,
     error_description: String,
     iss: Option<String>,
+}
+
+/// A sign-in through `provider` that did not happen, for the audit log.
+fn failed(provider: &str, reason: &str) -> Event {
+    Event::failure("sign_in")
+        .with("method", "upstream")
+        .with("provider", provider)
+        .with("reason", reason)
 }
 
 /// A provider's error code, shown only when it is a plain token.
@@ -48,7 +58,8 @@ pub async fn callback(
     let pending = list.take(&q.state, now);
     save_logins(&session, &list)?;
     let Some(pending) = pending.filter(|p| p.provider == id) else {
-        tracing::warn!(target: "audit", event = "upstream_error", provider = %id, reason = "bad_state", "upstream callback with an unknown, used or expired state");
+        let e = failed(&id, "bad_state");
+        auditing::record(&ctx, auditing::meta(&req, user.0.as_ref()), e).await;
         return Ok(error_page(
             StatusCode::BAD_REQUEST,
             "This sign-in has expired",
@@ -70,7 +81,8 @@ pub async fn callback(
     let name = p.display_name.clone();
     if !q.error.is_empty() || q.code.is_empty() {
         let code = plain(&q.error).unwrap_or("no_code");
-        tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = "provider_error", error = code, description = %q.error_description.chars().take(200).collect::<String>(), "the provider answered with an error");
+        let e = failed(&p.id, "provider_error").with("error", code);
+        auditing::record(&ctx, auditing::meta(&req, user.0.as_ref()), e).await;
         let message = match code {
             "access_denied" => format!("You did not allow {name} to sign you in here, so you are not signed in."),
             "no_code" => format!("{name} sent you back without a sign-in. Please try again."),
@@ -91,7 +103,9 @@ pub async fn callback(
     let who = match found {
         Ok(who) => who,
         Err(e) => {
-            tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = e.code(), error = %e, "upstream sign-in failed");
+            tracing::warn!(target: "upstream", provider = %p.id, error = %e, "upstream sign-in failed");
+            let ev = failed(&p.id, e.code());
+            auditing::record(&ctx, auditing::meta(&req, user.0.as_ref()), ev).await;
             let (status, heading, message) = match &e {
                 UpstreamError::Unreachable(_) => (
                     StatusCode::BAD_GATEWAY,
@@ -141,18 +155,41 @@ pub async fn callback(
         } => {
             let amr = who.session_amr();
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-            identity::sign_in(&session, &req, &user_id, now, &amr)?;
+            let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
+            ctx.metrics.sign_in("success");
+            let m = Meta {
+                actor_user_id: Some(user_id.clone()),
+                session_id: Some(sid),
+                ..auditing::meta(&req, None)
+            };
+            let provider = p.id.as_str();
             if created {
-                tracing::info!(target: "audit", event = "user_registered", user_id = %user_id, provider = %p.id, "account created through an upstream provider");
+                let e = Event::success("registration")
+                    .subject(&user_id)
+                    .with("provider", provider);
+                auditing::record(&ctx, m.clone(), e).await;
             }
             if linked {
-                tracing::info!(target: "audit", event = "upstream_link_created", user_id = %user_id, provider = %p.id, how = "verified_email", "upstream identity linked");
+                let e = Event::success("upstream_link_created")
+                    .subject(&user_id)
+                    .with("provider", provider)
+                    .with("how", "verified_email");
+                auditing::record(&ctx, m.clone(), e).await;
             }
-            tracing::info!(target: "audit", event = "upstream_sign_in", user_id = %user_id, provider = %p.id, "signed in through an upstream provider");
+            let e = Event::success("sign_in")
+                .subject(&user_id)
+                .with("method", "upstream")
+                .with("provider", provider);
+            auditing::record(&ctx, m.clone(), e).await;
+            auditing::record(&ctx, m, Event::success("session_started").subject(&user_id)).await;
             Ok(see_other(if next.is_empty() { "/account" } else { &next }))
         }
         Resolution::Linked => {
-            tracing::info!(target: "audit", event = "upstream_link_created", user_id = %pending.link_user_id, provider = %p.id, how = "account_page", "upstream identity linked");
+            let e = Event::success("upstream_link_created")
+                .subject(&pending.link_user_id)
+                .with("provider", p.id.as_str())
+                .with("how", "account_page");
+            auditing::record(&ctx, auditing::meta(&req, user.0.as_ref()), e).await;
             Ok(see_other(&format!("/account?linked={}", urlencode(&p.id))))
         }
         Resolution::ConfirmWithPassword { user_id } => {
@@ -161,7 +198,15 @@ pub async fn callback(
             Ok(see_other("/login/upstream/confirm"))
         }
         Resolution::Refused(r) => {
-            tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = r.code(), "upstream sign-in refused");
+            let e = if linking {
+                Event::failure("upstream_link_created")
+                    .subject(&pending.link_user_id)
+                    .with("provider", p.id.as_str())
+                    .with("reason", r.code())
+            } else {
+                failed(&p.id, r.code())
+            };
+            auditing::record(&ctx, auditing::meta(&req, user.0.as_ref()), e).await;
             Ok(error_page(
                 StatusCode::FORBIDDEN,
                 "Sign-in refused",

@@ -4,17 +4,20 @@
 //! link is made and they are signed in.
 
 use actix_session::Session;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use core_auth::audit::{self, Event, Meta};
 use core_auth::federation::login::{self, Confirmed};
 use core_auth::federation::pending::PendingLink;
 use core_auth::secret::Secret;
-use core_auth::{users, CoreError};
+use core_auth::{throttle, users, CoreError, CoreResult};
 use serde::Deserialize;
 
 use super::pages::{back_to, error_page};
 use super::{load_link, provider, LINK};
+use crate::auditing;
 use crate::context::AppContext;
 use crate::csrf;
 use crate::errors::PageError;
@@ -82,6 +85,13 @@ pub struct ConfirmForm {
     password: Secret,
 }
 
+enum Outcome {
+    Done(CoreResult<Confirmed>),
+    Throttled(i64),
+}
+
+/// Checks the password (under the account's sign-in throttle, as the sign-in
+/// form does), makes the link and writes the audit rows.
 pub async fn submit(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
@@ -98,10 +108,38 @@ pub async fn submit(
     };
     let who = link.identity();
     let password = form.into_inner().password;
-    let (p2, who2, uid) = (p.clone(), who.clone(), link.user_id.clone());
-    let result = ctx
-        .run(move |ctx| {
-            login::confirm_with_password(
+    let meta = auditing::meta(&req, None);
+    let (p2, who2, uid, audit_meta) = (p.clone(), who.clone(), link.user_id.clone(), meta.clone());
+    let outcome = ctx
+        .run(move |ctx| -> CoreResult<Outcome> {
+            let t = &ctx.config.throttle;
+            let rule = throttle::Rule {
+                max: t.sign_in_max_failures,
+                window: t.sign_in_window_secs,
+            };
+            let email = {
+                let mut conn = ctx.pool.get()?;
+                let Some(user) = users::find_by_id(&mut conn, &uid)? else {
+                    return Ok(Outcome::Done(Err(CoreError::NotFound("user"))));
+                };
+                if let Some(wait) = throttle::retry_after(
+                    &mut conn,
+                    throttle::Kind::SignIn,
+                    &user.email,
+                    rule,
+                    now,
+                )? {
+                    let e = Event::failure("sign_in")
+                        .subject(&uid)
+                        .with("method", "upstream_link")
+                        .with("provider", p2.id.as_str())
+                        .with("reason", "throttled");
+                    audit::record(&mut conn, &audit_meta, e, now)?;
+                    return Ok(Outcome::Throttled(wait));
+                }
+                user.email
+            };
+            let result = login::confirm_with_password(
                 &ctx.pool,
                 &ctx.passwords,
                 &p2,
@@ -109,9 +147,56 @@ pub async fn submit(
                 &uid,
                 &password,
                 now,
-            )
+            );
+            let mut conn = ctx.pool.get()?;
+            match &result {
+                Ok(_) => {
+                    throttle::clear(&mut conn, throttle::Kind::SignIn, &email)?;
+                }
+                Err(CoreError::InvalidCredentials) => {
+                    let count =
+                        throttle::hit(&mut conn, throttle::Kind::SignIn, &email, rule, now)?;
+                    let e = Event::failure("sign_in")
+                        .subject(&uid)
+                        .with("method", "upstream_link")
+                        .with("provider", p2.id.as_str())
+                        .with("reason", "bad_credentials")
+                        .with("failures_in_window", count);
+                    audit::record(&mut conn, &audit_meta, e, now)?;
+                    if count == rule.max {
+                        let e =
+                            Event::new("throttled", audit::Outcome::Denied).with("kind", "sign_in");
+                        audit::record(&mut conn, &audit_meta, e, now)?;
+                    }
+                }
+                Err(_) => {}
+            }
+            Ok(Outcome::Done(result))
         })
-        .await;
+        .await?;
+    let result = match outcome {
+        Outcome::Done(r) => r,
+        Outcome::Throttled(wait) => {
+            ctx.metrics.sign_in("throttled");
+            let minutes = (wait + 59) / 60;
+            let message = format!(
+                "Too many failed sign-ins for this account. For your security, try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut resp = page(
+                &ctx,
+                &session,
+                &link,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(message),
+            )
+            .await?;
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(resp);
+        }
+    };
     match result {
         Ok(Confirmed::Linked { user_id }) => {
             session.remove(LINK);
@@ -122,9 +207,24 @@ pub async fn submit(
                 }
             }
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-            identity::sign_in(&session, &req, &user_id, now, &amr)?;
-            tracing::info!(target: "audit", event = "upstream_link_created", user_id = %user_id, provider = %p.id, how = "password", "upstream identity linked after password confirmation");
-            tracing::info!(target: "audit", event = "upstream_sign_in", user_id = %user_id, provider = %p.id, "signed in through an upstream provider");
+            let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
+            ctx.metrics.sign_in("success");
+            let m = Meta {
+                actor_user_id: Some(user_id.clone()),
+                session_id: Some(sid),
+                ..meta
+            };
+            let linked = Event::success("upstream_link_created")
+                .subject(&user_id)
+                .with("provider", p.id.as_str())
+                .with("how", "password");
+            auditing::record(&ctx, m.clone(), linked).await;
+            let signed_in = Event::success("sign_in")
+                .subject(&user_id)
+                .with("method", "upstream_link")
+                .with("provider", p.id.as_str());
+            auditing::record(&ctx, m.clone(), signed_in).await;
+            auditing::record(&ctx, m, Event::success("session_started").subject(&user_id)).await;
             Ok(see_other(if link.next.is_empty() {
                 "/account"
             } else {
@@ -133,7 +233,12 @@ pub async fn submit(
         }
         Ok(Confirmed::Refused(r)) => {
             session.remove(LINK);
-            tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = r.code(), "upstream link refused");
+            let e = Event::failure("sign_in")
+                .subject(&link.user_id)
+                .with("method", "upstream_link")
+                .with("provider", p.id.as_str())
+                .with("reason", r.code());
+            auditing::record(&ctx, meta, e).await;
             Ok(error_page(
                 StatusCode::FORBIDDEN,
                 "Sign-in refused",
@@ -142,7 +247,7 @@ pub async fn submit(
             ))
         }
         Err(CoreError::InvalidCredentials) => {
-            tracing::info!(target: "audit", event = "upstream_link_confirm_failed", user_id = %link.user_id, provider = %p.id, "wrong password confirming an upstream link");
+            ctx.metrics.sign_in("bad_credentials");
             page(
                 &ctx,
                 &session,
@@ -152,12 +257,16 @@ pub async fn submit(
             )
             .await
         }
-        Err(CoreError::AccountDisabled) => Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Account disabled",
-            "This account is disabled. Contact your administrator if you think this is a mistake.",
-            back_to("", false),
-        )),
+        Err(CoreError::AccountDisabled) => {
+            ctx.metrics.sign_in("disabled");
+            Ok(error_page(
+                StatusCode::FORBIDDEN,
+                "Account disabled",
+                "This account is disabled. Contact your administrator if you think this is a mistake.",
+                back_to("", false),
+            ))
+        }
+        Err(CoreError::NotFound(_)) => Ok(expired()),
         Err(e) => Err(e.into()),
     }
 }

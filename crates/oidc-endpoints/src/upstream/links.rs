@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use core_auth::audit::{Event, Outcome};
 use core_auth::federation::links::{self, Unlinked};
 use core_auth::federation::store;
 use serde::Deserialize;
 
 use super::pages::{builtin_icon, buttons, ProviderButton};
+use crate::auditing;
 use crate::context::AppContext;
 use crate::csrf;
 use crate::errors::PageError;
@@ -144,6 +146,7 @@ pub struct RemoveForm {
 
 /// `POST /account/links/remove`.
 pub async fn remove(
+    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
     user: CurrentUser,
@@ -160,14 +163,21 @@ pub async fn remove(
         .await?;
     match result {
         Unlinked::Removed => {
-            tracing::info!(target: "audit", event = "upstream_link_removed", user_id = %user.id(), provider = %form.provider, "upstream identity unlinked");
+            let e = Event::success("upstream_link_removed")
+                .subject(user.id())
+                .with("provider", form.provider.as_str());
+            auditing::record(&ctx, auditing::meta(&req, Some(&user)), e).await;
             Ok(see_other(&format!(
                 "/account?unlinked={}",
                 urlencode(&form.provider)
             )))
         }
         Unlinked::LastSignInMethod => {
-            tracing::info!(target: "audit", event = "upstream_unlink_refused", user_id = %user.id(), provider = %form.provider, "refused to remove the last way to sign in");
+            let e = Event::new("upstream_link_removed", Outcome::Denied)
+                .subject(user.id())
+                .with("provider", form.provider.as_str())
+                .with("reason", "last_sign_in_method");
+            auditing::record(&ctx, auditing::meta(&req, Some(&user)), e).await;
             Ok(see_other("/account?link_error=last"))
         }
         Unlinked::NotFound => Ok(see_other("/account")),

@@ -26,6 +26,7 @@ use core_auth::federation::{store, UpstreamProvider};
 
 use crate::context::AppContext;
 use crate::errors::PageError;
+use crate::ratelimit::{Group, RateLimit};
 
 pub use client::Upstreams;
 
@@ -34,15 +35,23 @@ const LOGINS: &str = "upstream_logins";
 const LINK: &str = "upstream_link";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The password check is limited as the sign-in form is; the round
+    // trips to a provider as /authorize is.
     cfg.service(
         web::resource("/login/upstream/confirm")
+            .wrap(RateLimit(Group::SignIn))
             .route(web::get().to(confirm::show))
             .route(web::post().to(confirm::submit)),
     )
-    .route("/login/upstream/{id}", web::get().to(start::sign_in))
-    .route(
-        "/login/upstream/{id}/callback",
-        web::get().to(callback::callback),
+    .service(
+        web::resource("/login/upstream/{id}")
+            .wrap(RateLimit(Group::Authorize))
+            .route(web::get().to(start::sign_in)),
+    )
+    .service(
+        web::resource("/login/upstream/{id}/callback")
+            .wrap(RateLimit(Group::Authorize))
+            .route(web::get().to(callback::callback)),
     )
     .route("/account/links/add", web::post().to(start::link))
     .route("/account/links/remove", web::post().to(links::remove));

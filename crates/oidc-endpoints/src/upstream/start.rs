@@ -56,9 +56,8 @@ struct ContinuePage {
 }
 
 /// `POST /account/links/add`: link another provider to this account. The
-/// answer is a page with a link to the provider rather than a redirect:
-/// the pages' CSP (`form-action 'self'`) would stop a form's redirect to
-/// another origin.
+/// answer is a page with a link to the provider rather than a redirect,
+/// so the account holder sees where they are sent before they leave.
 pub async fn link(
     ctx: web::Data<AppContext>,
     session: Session,
@@ -114,7 +113,7 @@ async fn begin(
             Ok(see_other(&url))
         }
         Err(e) => {
-            tracing::warn!(target: "audit", event = "upstream_error", provider = %p.id, reason = e.code(), error = %e, "upstream sign-in could not start");
+            tracing::warn!(target: "upstream", provider = %p.id, reason = e.code(), error = %e, "upstream sign-in could not start");
             Ok(error_page(
                 StatusCode::BAD_GATEWAY,
                 &format!("{} is not available", p.display_name),

@@ -90,17 +90,22 @@ async fn signing_in_and_linking_through_an_upstream_portcullis_in_a_browser() {
     };
     let b = &browser.client;
 
-    // Signed in at the upstream first. (A sign-in form there whose answer
-    // redirects to another origin is stopped by Chromium under the pages'
-    // CSP `form-action 'self'`; that is the provider's page, not this flow.)
-    b.goto(&up.at("/login")).await.unwrap();
+    // The button leads to the upstream's sign-in page; its form's answer
+    // redirects through /authorize/resume to the downstream (another
+    // origin), which the pages' CSP must let the browser follow.
+    b.goto(&down.at("/login?next=%2Faccount")).await.unwrap();
+    click(b, "a[data-provider=up]").await;
+    let up_port = url::Url::parse(&up.url).unwrap().port();
+    let mut tries = 0;
+    while b.current_url().await.unwrap().port() != up_port {
+        tries += 1;
+        assert!(tries < 100, "never reached the upstream's sign-in page");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.current_url().await.unwrap().path(), "/login");
     fill(b, "#email", "fed@example.com").await;
     fill(b, "#password", PASSWORD).await;
     click(b, "main button[type=submit]").await;
-    at(b, &up.at("/account")).await;
-
-    b.goto(&down.at("/login?next=%2Faccount")).await.unwrap();
-    click(b, "a[data-provider=up]").await;
     // Back at the downstream, signed in as a new account.
     at(b, &down.at("/account")).await;
     assert_eq!(text(b, "h1").await, "Fed Person");

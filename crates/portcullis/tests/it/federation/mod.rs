@@ -3,6 +3,7 @@
 //! fake provider (`fake`) whose ID tokens the test writes: state, replay,
 //! ID token validation, linking rules, domains, unlinking, errors.
 
+mod audit;
 mod browser;
 mod fake;
 mod two_servers;
