@@ -37,6 +37,8 @@ pub const EVENTS: &[&str] = &[
     "consent_granted",
     "consent",
     "consent_withdrawn",
+    "upstream_link_created",
+    "upstream_link_removed",
     "code_issued",
     "code_replayed",
     "token_issued",
