@@ -31,6 +31,21 @@ struct RegisterPage {
     errors: ValidationErrors,
     min_length: usize,
     max_length: usize,
+    /// Providers through which a new account can be made.
+    providers: Vec<crate::upstream::pages::ProviderButton>,
+}
+
+/// The buttons of the enabled providers that allow registration.
+async fn sign_up_buttons(
+    ctx: &AppContext,
+    next: &str,
+) -> Result<Vec<crate::upstream::pages::ProviderButton>, PageError> {
+    let open: Vec<_> = crate::upstream::enabled(ctx)
+        .await?
+        .into_iter()
+        .filter(|p| p.allow_registration)
+        .collect();
+    Ok(crate::upstream::pages::buttons(&open, next))
 }
 
 impl RegisterPage {
@@ -65,6 +80,7 @@ pub async fn show(
     if user.0.is_some() {
         return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
     }
+    let providers = sign_up_buttons(&ctx, &next).await?;
     let page = RegisterPage {
         layout: Layout::anonymous("Create your account"),
         csrf: csrf::token(&session)?,
@@ -74,6 +90,7 @@ pub async fn show(
         errors: ValidationErrors::default(),
         min_length: ctx.config.password.min_length,
         max_length: ctx.config.password.max_length,
+        providers,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -115,6 +132,7 @@ pub async fn submit(
         Err(CoreError::Validation(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v),
         Err(e) => return Err(e.into()),
     };
+    let providers = sign_up_buttons(&ctx, &next).await?;
     let page = RegisterPage {
         layout: Layout::anonymous("Create your account"),
         csrf: csrf::token(&session)?,
@@ -124,6 +142,7 @@ pub async fn submit(
         errors,
         min_length: ctx.config.password.min_length,
         max_length: ctx.config.password.max_length,
+        providers,
     };
     Ok(render(status, &page))
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod browser;
 mod fake;
+mod register_page;
 mod two_servers;
 
 use core_auth::federation::UpstreamProvider;
