@@ -8,13 +8,20 @@
 //! the `(term, user_id)` primary key (`term >= w AND term < w || U+10FFFF`,
 //! byte order on both backends).
 //!
-//! The query is planned here rather than left to the database: each
-//! selective condition (a word, a role, a group) is counted up to
-//! [`CANDIDATE_CAP`]. When the smallest has fewer rows, the query starts from
-//! those candidates and sorts them (at most the cap); otherwise it walks the
-//! users in email order and probes each condition with an index (a
-//! condition matching at least the cap is dense enough that a page fills
-//! quickly). Either way the work per page is bounded, whatever the total.
+//! Each term row carries the user's `email_key`, so the matches of a word
+//! come out of the primary key ready to sort in email order.
+//!
+//! The query is planned here rather than left to the database (see
+//! [`search`]): each selective condition (a word, a role, a group) is
+//! counted up to [`CANDIDATE_CAP`]. A condition under the cap drives: its
+//! candidates are tested against the other conditions by index probes and
+//! sorted. When every condition matches more, a walk over the users in
+//! email order (probing each condition) usually fills the page at once; it
+//! reads at most [`WALK_BUDGET`] users, and when that is not enough (rare
+//! matches, or matches that cluster far from the cursor, as an address that
+//! starts with the name searched for does) the condition with the fewest
+//! matches drives after all. The work per page is bounded by the cap, the
+//! budget, or the matches of the rarest word, never by the number of users.
 
 use std::collections::BTreeSet;
 
@@ -26,7 +33,7 @@ use crate::db::DbConn;
 use crate::error::CoreResult;
 use crate::users::{User, UserWithRoles};
 
-/// Below this many matches a condition drives the query.
+/// Below this many matches a condition drives the query from its candidates.
 pub const CANDIDATE_CAP: i64 = 5_000;
 /// At most this many words of a query are used.
 const MAX_WORDS: usize = 8;
@@ -87,11 +94,13 @@ pub fn index_user(conn: &mut DbConn, user_id: &str, email: &str, name: &str) -> 
         .execute(conn)?;
     // One statement per term: a user has a handful, and batch inserts are
     // not available over both backends at once.
+    let key = email.trim().to_lowercase();
     for t in terms(email, name) {
         diesel::insert_into(user_search_terms::table)
             .values((
                 user_search_terms::term.eq(t),
                 user_search_terms::user_id.eq(user_id),
+                user_search_terms::email_key.eq(&key),
             ))
             .execute(conn)?;
     }
@@ -252,34 +261,34 @@ impl Cond {
         }
     }
 
-    /// A test of the user `u` (index probes by user id).
-    fn probe(&self, sql: &mut Sql) {
+    /// A test of the user whose id is in `col` (index probes by user id).
+    fn probe(&self, sql: &mut Sql, col: &str) {
         match self {
             Cond::Word(w) => {
-                sql.push(
-                    "EXISTS (SELECT 1 FROM user_search_terms t WHERE t.user_id = u.id AND t.term >= ",
-                )
+                sql.push(&format!(
+                    "EXISTS (SELECT 1 FROM user_search_terms t WHERE t.user_id = {col} AND t.term >= "
+                ))
                 .bind(w.as_str())
                 .push(" AND t.term < ")
                 .bind(upper(w))
                 .push(")");
             }
             Cond::Role(r) => {
-                sql.push(
-                    "(EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ",
-                )
+                sql.push(&format!(
+                    "(EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = {col} AND r.role = "
+                ))
                 .bind(r.as_str())
-                .push(
+                .push(&format!(
                     ") OR EXISTS (SELECT 1 FROM user_groups ug JOIN group_roles gr \
-                         ON gr.group_id = ug.group_id WHERE ug.user_id = u.id AND gr.role = ",
-                )
+                     ON gr.group_id = ug.group_id WHERE ug.user_id = {col} AND gr.role = "
+                ))
                 .bind(r.as_str())
                 .push("))");
             }
             Cond::Group(g) => {
-                sql.push(
-                    "EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = u.id AND g.group_id = ",
-                )
+                sql.push(&format!(
+                    "EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = {col} AND g.group_id = "
+                ))
                 .bind(g.as_str())
                 .push(")");
             }
@@ -288,18 +297,152 @@ impl Cond {
 }
 
 /// How many users `c` matches, counting no further than the cap.
-fn capped_count(conn: &mut DbConn, c: &Cond) -> CoreResult<i64> {
+fn capped_count(conn: &mut DbConn, c: &Cond, cap: i64) -> CoreResult<i64> {
     let mut sql = Sql::default();
     sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM (");
     c.source(&mut sql);
-    sql.push(&format!(") s LIMIT {CANDIDATE_CAP}) capped"));
+    sql.push(&format!(") s LIMIT {cap}) capped"));
     let rows = load_by_name!(conn, &sql, CountRow)?;
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
 
+/// The account flags of the query as SQL on `u` (backend literals, so
+/// SQLite can use the partial indexes).
+fn flags(sql: &mut Sql, q: &UserQuery, sqlite: bool) {
+    let (t, f) = if sqlite {
+        ("1", "0")
+    } else {
+        ("TRUE", "FALSE")
+    };
+    match q.disabled {
+        Some(true) => sql.push(&format!(" AND u.disabled = {t}")),
+        Some(false) => sql.push(&format!(" AND u.disabled = {f}")),
+        None => sql,
+    };
+    if q.unverified {
+        sql.push(&format!(" AND u.email_verified = {f}"));
+    }
+}
+
+/// Walks users in email order from the cursor, testing each condition
+/// with index probes; reads at most `budget` users (`None`: no bound).
+fn walk(conds: &[Cond], q: &UserQuery, sqlite: bool, budget: Option<i64>, limit: i64) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT u.id AS id FROM (SELECT id, email_key, disabled, email_verified FROM users u WHERE ");
+    sql.push(if sqlite { "1 = 1" } else { "TRUE" });
+    flags(&mut sql, q, sqlite);
+    if let Some(a) = &q.after {
+        sql.push(" AND u.email_key > ").bind(a.as_str());
+    }
+    sql.push(" ORDER BY u.email_key");
+    if let Some(b) = budget {
+        sql.push(&format!(" LIMIT {b}"));
+    }
+    sql.push(") u WHERE ");
+    sql.push(if sqlite { "1 = 1" } else { "TRUE" });
+    for c in conds {
+        sql.push(" AND ");
+        c.probe(&mut sql, "u.id");
+    }
+    sql.push(&format!(" ORDER BY u.email_key LIMIT {limit}"));
+    sql
+}
+
+/// Starts from the users condition `d` lists and tests the others on them
+/// before reading the users table. A word's matches carry their email
+/// key, so they are sorted without reading users at all unless a flag
+/// filter needs the account.
+fn from_candidates(conds: &[Cond], d: usize, q: &UserQuery, sqlite: bool, limit: i64) -> Sql {
+    let mut sql = Sql::default();
+    let needs_users = q.disabled.is_some() || q.unverified || !matches!(conds[d], Cond::Word(_));
+    let join = if sqlite { "CROSS JOIN" } else { "JOIN" };
+    match &conds[d] {
+        Cond::Word(w) => {
+            sql.push("SELECT c.user_id AS id FROM (SELECT DISTINCT user_id, email_key FROM user_search_terms WHERE term >= ")
+                .bind(w.as_str())
+                .push(" AND term < ")
+                .bind(upper(w));
+            if let Some(a) = &q.after {
+                sql.push(" AND email_key > ").bind(a.as_str());
+            }
+            sql.push(") c");
+        }
+        other => {
+            sql.push("SELECT c.user_id AS id FROM (SELECT DISTINCT user_id FROM (");
+            other.source(&mut sql);
+            sql.push(") s) c");
+        }
+    }
+    // SQLite keeps a CROSS JOIN in the written order: candidates first.
+    if needs_users {
+        sql.push(&format!(" {join} users u ON u.id = c.user_id"));
+    }
+    sql.push(" WHERE ");
+    sql.push(if sqlite { "1 = 1" } else { "TRUE" });
+    for (i, c) in conds.iter().enumerate() {
+        if i != d {
+            sql.push(" AND ");
+            c.probe(&mut sql, "c.user_id");
+        }
+    }
+    if needs_users {
+        flags(&mut sql, q, sqlite);
+        if !matches!(conds[d], Cond::Word(_)) {
+            if let Some(a) = &q.after {
+                sql.push(" AND u.email_key > ").bind(a.as_str());
+            }
+        }
+    }
+    let key = if matches!(conds[d], Cond::Word(_)) {
+        "c.email_key"
+    } else {
+        "u.email_key"
+    };
+    sql.push(&format!(" ORDER BY {key} LIMIT {limit}"));
+    sql
+}
+
+/// How many users a walk over users may read before the query starts from
+/// the candidates instead (matches that are dense overall can still be
+/// rare where the walk starts: the address and the name go together).
+pub const WALK_BUDGET: i64 = 20_000;
+
+/// The planner's two thresholds; [`search`] uses [`CANDIDATE_CAP`] and
+/// [`WALK_BUDGET`]. Smaller values let tests reach every plan with a few
+/// users.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Below this many matches a condition drives the query.
+    pub candidate_cap: i64,
+    /// At most this many users are read by a walk in email order.
+    pub walk_budget: i64,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Self {
+            candidate_cap: CANDIDATE_CAP,
+            walk_budget: WALK_BUDGET,
+        }
+    }
+}
+
 /// Runs a [`UserQuery`]: one page, in email order.
+///
+/// Plan: no condition: walk users (the partial indexes serve the flags).
+/// A condition with fewer than [`CANDIDATE_CAP`] matches: start from its
+/// candidates. Otherwise walk at most [`WALK_BUDGET`] users; if that does
+/// not fill the page, start from the candidates of the condition with the
+/// fewest matches (exact, and linear in its matches).
 pub fn search(conn: &mut DbConn, q: &UserQuery) -> CoreResult<Page> {
+    search_with(conn, q, Plan::default())
+}
+
+/// [`search`] with the given thresholds.
+pub fn search_with(conn: &mut DbConn, q: &UserQuery, plan: Plan) -> CoreResult<Page> {
     let limit = q.limit.clamp(1, 500);
+    let mut q = q.clone();
+    q.after = q.after.filter(|a| !a.is_empty());
     let mut conds: Vec<Cond> = query_words(&q.q).into_iter().map(Cond::Word).collect();
     if let Some(r) = q.role.as_ref().filter(|r| !r.is_empty()) {
         conds.push(Cond::Role(r.clone()));
@@ -307,70 +450,51 @@ pub fn search(conn: &mut DbConn, q: &UserQuery) -> CoreResult<Page> {
     if let Some(g) = q.group.as_ref().filter(|g| !g.is_empty()) {
         conds.push(Cond::Group(g.clone()));
     }
-    // The most selective condition under the cap drives the query.
-    let mut driver: Option<(usize, i64)> = None;
-    for (i, c) in conds.iter().enumerate() {
-        let n = capped_count(conn, c)?;
-        if n == 0 {
-            return Ok(Page {
-                users: vec![],
-                next: None,
-            });
-        }
-        if n < CANDIDATE_CAP && driver.is_none_or(|(_, best)| n < best) {
-            driver = Some((i, n));
-        }
-    }
     let sqlite = matches!(conn, DbConn::Sqlite(_));
-    let (t, f) = if sqlite {
-        ("1", "0")
+    let ids: Vec<String> = if conds.is_empty() {
+        load_ids(conn, &walk(&conds, &q, sqlite, None, limit + 1))?
     } else {
-        ("TRUE", "FALSE")
-    };
-    let mut sql = Sql::default();
-    match driver {
-        Some((i, _)) => {
-            sql.push("SELECT u.id AS id FROM (SELECT DISTINCT user_id FROM (");
-            conds[i].source(&mut sql);
-            // CROSS JOIN keeps SQLite from reordering the join: the
-            // candidates come first.
-            sql.push(if sqlite {
-                ") c0) cand CROSS JOIN users u ON u.id = cand.user_id WHERE 1 = 1"
+        let mut best: Option<(usize, i64)> = None;
+        for (i, c) in conds.iter().enumerate() {
+            let n = capped_count(conn, c, plan.candidate_cap)?;
+            if n == 0 {
+                return Ok(Page {
+                    users: vec![],
+                    next: None,
+                });
+            }
+            if best.is_none_or(|(_, b)| n < b) {
+                best = Some((i, n));
+            }
+        }
+        let (d, n) = best.unwrap_or((0, plan.candidate_cap));
+        if n < plan.candidate_cap {
+            load_ids(conn, &from_candidates(&conds, d, &q, sqlite, limit + 1))?
+        } else {
+            let walked = load_ids(
+                conn,
+                &walk(&conds, &q, sqlite, Some(plan.walk_budget), limit + 1),
+            )?;
+            if walked.len() as i64 > limit {
+                walked
             } else {
-                ") c0) cand JOIN users u ON u.id = cand.user_id WHERE TRUE"
-            });
+                load_ids(conn, &from_candidates(&conds, d, &q, sqlite, limit + 1))?
+            }
         }
-        None => {
-            sql.push(if sqlite {
-                "SELECT u.id AS id FROM users u WHERE 1 = 1"
-            } else {
-                "SELECT u.id AS id FROM users u WHERE TRUE"
-            });
-        }
-    }
-    for (i, c) in conds.iter().enumerate() {
-        if driver.is_some_and(|(d, _)| d == i) {
-            continue;
-        }
-        sql.push(" AND ");
-        c.probe(&mut sql);
-    }
-    match q.disabled {
-        Some(true) => sql.push(&format!(" AND u.disabled = {t}")),
-        Some(false) => sql.push(&format!(" AND u.disabled = {f}")),
-        None => &mut sql,
     };
-    if q.unverified {
-        sql.push(&format!(" AND u.email_verified = {f}"));
-    }
-    if let Some(a) = q.after.as_ref().filter(|a| !a.is_empty()) {
-        sql.push(" AND u.email_key > ").bind(a.as_str());
-    }
-    sql.push(&format!(" ORDER BY u.email_key LIMIT {}", limit + 1));
-    let ids: Vec<String> = load_by_name!(conn, &sql, IdRow)?
+    page(conn, ids, limit)
+}
+
+fn load_ids(conn: &mut DbConn, sql: &Sql) -> CoreResult<Vec<String>> {
+    Ok(load_by_name!(conn, sql, IdRow)?
         .into_iter()
         .map(|r| r.id)
-        .collect();
+        .collect())
+}
+
+/// The users of `ids` (at most `limit` + 1, in email order) with their own
+/// roles, and the cursor of the next page.
+fn page(conn: &mut DbConn, ids: Vec<String>, limit: i64) -> CoreResult<Page> {
     let more = ids.len() as i64 > limit;
     let mut found: Vec<User> = users::table
         .filter(users::id.eq_any(&ids))

@@ -311,6 +311,7 @@ diesel::table! {
     user_search_terms (term, user_id) {
         term -> Text,
         user_id -> Text,
+        email_key -> Text,
     }
 }
 

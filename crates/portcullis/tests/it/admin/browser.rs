@@ -11,30 +11,40 @@ use testkit::{Browser, TestServer};
 
 use crate::util::PASSWORD;
 
+/// The element, waiting up to a minute (a loaded machine runs the whole
+/// suite beside the browser); a timeout names the selector and the page.
+async fn find(b: &Client, css: &str) -> fantoccini::elements::Element {
+    match b
+        .wait()
+        .at_most(std::time::Duration::from_secs(60))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            let url = b
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let page = b.source().await.unwrap_or_default();
+            panic!("waiting for {css} on {url}: {e}\n{page}");
+        }
+    }
+}
+
 async fn fill(b: &Client, css: &str, value: &str) {
-    let e = b.wait().for_element(Locator::Css(css)).await.unwrap();
+    let e = find(b, css).await;
     e.clear().await.unwrap();
     e.send_keys(value).await.unwrap();
 }
 
 async fn click(b: &Client, css: &str) {
-    b.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    find(b, css).await.click().await.unwrap();
 }
 
 async fn text(b: &Client, css: &str) -> String {
-    b.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    find(b, css).await.text().await.unwrap()
 }
 
 async fn kids(srv: &TestServer) -> HashSet<String> {

@@ -6,6 +6,7 @@ mod api_users;
 mod browser;
 mod console;
 mod openapi;
+mod search_plans;
 
 use core_auth::clients::ClientSpec;
 use serde_json::Value;

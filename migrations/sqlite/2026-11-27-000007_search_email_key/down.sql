@@ -1,0 +1,1 @@
+ALTER TABLE user_search_terms DROP COLUMN email_key;
