@@ -477,7 +477,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> CoreResult<Option<Client>> {
     Ok(clients::table
         .find(id)
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Client::from))
 }

@@ -82,7 +82,7 @@ pub fn peek(
         .filter(email_tokens::used_at.is_null())
         .filter(email_tokens::expires_at.gt(now))
         .select(TokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -7,9 +7,15 @@
 //! of a 128-character password counts. Stored form:
 //! `bcrypt-sha256$<bcrypt hash>`. A bare `$2b$...` hash (imported from
 //! elsewhere) is verified as plain bcrypt and upgraded at the next sign-in.
+//!
+//! bcrypt runs on its own threads, one per core, at a lower scheduling
+//! priority (nice 10) than the threads that answer requests: a flood of
+//! sign-ins queues for those threads and takes the CPU the rest of the
+//! server leaves, so token and discovery requests keep their latency.
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -46,6 +52,64 @@ struct Inner {
     max_len: usize,
     common: HashSet<&'static str>,
     dummy: OnceLock<String>,
+    pool: OnceLock<Option<HashPool>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The bcrypt threads: a queue of jobs, served by one low-priority thread
+/// per core.
+struct HashPool {
+    queue: Mutex<mpsc::Sender<Job>>,
+}
+
+/// The nice value of the bcrypt threads (0 is normal, 19 the lowest).
+pub const HASH_THREAD_NICE: i32 = 10;
+
+impl HashPool {
+    fn start() -> Option<HashPool> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut started = 0;
+        for i in 0..threads {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("bcrypt-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // Hold the lock only to take a job.
+                        let job = match rx.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if spawned.is_ok() {
+                started += 1;
+            }
+        }
+        (started > 0).then(|| HashPool {
+            queue: Mutex::new(tx),
+        })
+    }
+}
+
+/// Lowers the calling thread's priority to [`HASH_THREAD_NICE`]. Linux
+/// keeps the nice value per thread; lowering it needs no privilege.
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    // For normal threads the crate maps 0..=99 onto nice values:
+    // floor(39 * (1 - p / 99)) - 20, so 22 is nice 10 (the test checks).
+    let value = ThreadPriorityValue::try_from(22u8).map(ThreadPriority::Crossplatform);
+    if let Err(e) = value.map(|p| p.set_for_current()) {
+        tracing::warn!(error = ?e, "could not lower the priority of a bcrypt thread");
+    }
 }
 
 impl std::fmt::Debug for Passwords {
@@ -70,6 +134,7 @@ impl Passwords {
                 max_len: cfg.max_length,
                 common,
                 dummy: OnceLock::new(),
+                pool: OnceLock::new(),
             }),
         }
     }
@@ -109,10 +174,39 @@ impl Passwords {
         self.inner.common.contains(password.to_lowercase().as_str())
     }
 
+    /// Runs `f` on a bcrypt thread and waits for it (on the calling thread
+    /// when the bcrypt threads could not be started). `None` only when `f`
+    /// panicked.
+    fn on_hash_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let pool = self.inner.pool.get_or_init(HashPool::start);
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        let Some(pool) = pool else {
+            return run_here(job, rx);
+        };
+        let sent = match pool.queue.lock() {
+            Ok(q) => q.send(job).map_err(|e| e.0),
+            Err(_) => Err(job),
+        };
+        match sent {
+            Ok(()) => rx.recv().ok(),
+            Err(job) => run_here(job, rx),
+        }
+    }
+
     /// Hashes with the configured cost. Slow by design: call it off the async
     /// workers.
     pub fn hash(&self, password: &str) -> CoreResult<String> {
-        let h = bcrypt::hash(prehash(password), self.inner.cost)
+        let input = prehash(password);
+        let cost = self.inner.cost;
+        let h = self
+            .on_hash_thread(move || bcrypt::hash(input, cost))
+            .ok_or_else(|| CoreError::Crypto("bcrypt: the hashing thread failed".into()))?
             .map_err(|e| CoreError::Crypto(format!("bcrypt: {e}")))?;
         Ok(format!("{SCHEME}{h}"))
     }
@@ -127,8 +221,9 @@ impl Passwords {
                 return Verified::No;
             }
         };
-        match bcrypt::verify(&input, bcrypt_hash) {
-            Ok(true) => Verified::Yes {
+        let stored_hash = bcrypt_hash.to_string();
+        match self.on_hash_thread(move || bcrypt::verify(&input, &stored_hash)) {
+            Some(Ok(true)) => Verified::Yes {
                 rehash: legacy || cost_of(bcrypt_hash).is_none_or(|c| c < self.inner.cost),
             },
             _ => Verified::No,
@@ -139,11 +234,26 @@ impl Passwords {
     /// answers nothing: used when there is no such user, so that an unknown
     /// email costs what a wrong password costs.
     pub fn verify_dummy(&self, password: &str) {
-        let dummy = self.inner.dummy.get_or_init(|| {
-            bcrypt::hash("portcullis-dummy-password", self.inner.cost).unwrap_or_default()
+        let cost = self.inner.cost;
+        let dummy = self
+            .inner
+            .dummy
+            .get_or_init(|| {
+                self.on_hash_thread(move || bcrypt::hash("portcullis-dummy-password", cost))
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+            })
+            .clone();
+        let input = prehash(password);
+        self.on_hash_thread(move || {
+            let _ = bcrypt::verify(input, &dummy);
         });
-        let _ = bcrypt::verify(prehash(password), dummy);
     }
+}
+
+fn run_here<T>(job: Job, rx: mpsc::Receiver<T>) -> Option<T> {
+    job();
+    rx.recv().ok()
 }
 
 fn prehash(password: &str) -> String {
@@ -166,6 +276,40 @@ fn cost_of(bcrypt_hash: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The nice value of the calling thread (field 19 of its stat line).
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after = stat.rsplit_once(')').unwrap().1;
+        after.split_whitespace().nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn bcrypt_runs_on_lower_priority_threads() {
+        let p = pw(4);
+        let caller = own_nice();
+        let (nice, name) = p
+            .on_hash_thread(|| {
+                (
+                    own_nice(),
+                    std::thread::current().name().map(str::to_string),
+                )
+            })
+            .unwrap();
+        assert!(name.unwrap().starts_with("bcrypt-"));
+        assert_eq!(
+            nice,
+            (caller + HASH_THREAD_NICE).min(19),
+            "caller nice {caller}"
+        );
+        // Hashing and verifying still work through the threads.
+        let h = p.hash("correct horse battery").unwrap();
+        assert!(matches!(
+            p.verify("correct horse battery", &h),
+            Verified::Yes { .. }
+        ));
+    }
 
     fn pw(cost: u32) -> Passwords {
         Passwords::new(&PasswordConfig {

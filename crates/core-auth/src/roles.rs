@@ -99,14 +99,14 @@ pub fn create_role(
     Ok(roles::table
         .find(&name)
         .select(Role::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 fn custom_role(conn: &mut DbConn, name: &str) -> CoreResult<Role> {
     let r: Role = roles::table
         .find(name)
         .select(Role::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound("role"))?;
     if r.builtin {
@@ -244,14 +244,14 @@ pub fn create_group(
     Ok(groups::table
         .find(&id)
         .select(Group::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 pub fn find_group(conn: &mut DbConn, id_or_name: &str) -> CoreResult<Option<Group>> {
     Ok(groups::table
         .filter(groups::id.eq(id_or_name).or(groups::name.eq(id_or_name)))
         .select(Group::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -20,7 +20,7 @@ pub fn get_or_create(
     let existing: Option<String> = server_secrets::table
         .find(name)
         .select(server_secrets::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if let Some(v) = existing {
         return Ok(v);
@@ -42,5 +42,5 @@ pub fn get_or_create(
     Ok(server_secrets::table
         .find(name)
         .select(server_secrets::value)
-        .first(conn)?)
+        .get_result(conn)?)
 }

@@ -107,7 +107,7 @@ pub fn load(conn: &mut DbConn, key: &str, now: UnixTime, t: Timeouts) -> CoreRes
     let row: Option<SessionRow> = sessions::table
         .find(&hash)
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(row) = row else { return Ok(None) };
     if expired(&row, now, t) {

@@ -63,7 +63,7 @@ fn current(conn: &mut DbConn, kind: Kind, k: &str) -> CoreResult<Option<Row>> {
     Ok(throttles::table
         .find((kind.as_str(), k))
         .select(Row::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

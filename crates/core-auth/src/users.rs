@@ -207,7 +207,10 @@ pub fn insert_user(
                 })?;
         }
         crate::admin::search::index_user(c, &id, email, name)?;
-        let user = users::table.find(&id).select(User::as_select()).first(c)?;
+        let user = users::table
+            .find(&id)
+            .select(User::as_select())
+            .get_result(c)?;
         Ok(UserWithRoles {
             user,
             roles: all_roles.clone(),
@@ -219,7 +222,7 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> CoreResult<Option<User>> {
     Ok(users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -228,7 +231,7 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> CoreResult<Option<User>>
     Ok(users::table
         .filter(users::email_key.eq(key))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

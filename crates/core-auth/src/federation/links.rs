@@ -50,7 +50,7 @@ pub fn find(
     Ok(federated_identities::table
         .find((provider, subject))
         .select(FederatedIdentity::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -175,7 +175,7 @@ pub fn sign_in_methods(
     let hash: Option<Option<String>> = users::table
         .find(user_id)
         .select(users::password_hash)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(hash) = hash else {
         return Err(CoreError::NotFound("user"));

@@ -84,7 +84,7 @@ pub fn find(conn: &mut DbConn, code: &str) -> CoreResult<Option<CodeRow>> {
     Ok(authorization_codes::table
         .find(sha256_hex(code))
         .select(CodeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -14,7 +14,7 @@ pub fn granted(conn: &mut DbConn, user_id: &str, client_id: &str) -> CoreResult<
     let s: Option<String> = consents::table
         .find((user_id, client_id))
         .select(consents::scopes)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(s.map(|s| ScopeSet::parse(&s)).unwrap_or_default())
 }

@@ -1,10 +1,12 @@
 //! Token introspection (RFC 7662) for access and refresh tokens.
 
+use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::clock::UnixTime;
+use crate::db::schema::{access_tokens, users};
 use crate::error::CoreResult;
-use crate::oidc::tokens::{self, RT_TYP};
+use crate::oidc::tokens::{self, AccessRow, RT_TYP};
 use crate::oidc::Oidc;
 
 fn inactive() -> Value {
@@ -44,15 +46,19 @@ fn access(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> 
     let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
         return Ok(None);
     };
-    let mut conn = o.pool.get()?;
-    let row = tokens::find_access(&mut conn, jti)?;
-    let Some(row) = row.filter(|r| r.revoked_at.is_none()) else {
+    // One query: the token record and whether its user is disabled.
+    let found: Option<(AccessRow, Option<bool>)> = access_tokens::table
+        .left_join(users::table)
+        .filter(access_tokens::jti.eq(jti))
+        .select((AccessRow::as_select(), users::disabled.nullable()))
+        .get_result(&mut *o.pool.get()?)
+        .optional()?;
+    let Some((row, disabled)) = found.filter(|(r, _)| r.revoked_at.is_none()) else {
         return Ok(Some(inactive()));
     };
-    if let Some(uid) = &row.user_id {
-        if crate::users::find_by_id(&mut conn, uid)?.is_none_or(|u| u.disabled) {
-            return Ok(Some(inactive()));
-        }
+    // A user's token needs the user, enabled; a client's has none.
+    if row.user_id.is_some() && disabled != Some(false) {
+        return Ok(Some(inactive()));
     }
 
     let mut out = Map::new();

@@ -441,7 +441,7 @@ pub fn find_access(conn: &mut DbConn, jti: &str) -> CoreResult<Option<AccessRow>
     Ok(access_tokens::table
         .find(jti)
         .select(AccessRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -470,7 +470,7 @@ pub fn find_refresh(conn: &mut DbConn, jti: &str) -> CoreResult<Option<RefreshRo
     Ok(refresh_tokens::table
         .find(sha256_hex(jti))
         .select(RefreshRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

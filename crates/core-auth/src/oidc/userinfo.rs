@@ -25,7 +25,7 @@ pub fn userinfo(o: Oidc<'_>, token: &str, now: UnixTime) -> OAuthResult<Map<Stri
         .left_join(users::table)
         .filter(access_tokens::jti.eq(jti))
         .select((AccessRow::as_select(), Option::<User>::as_select()))
-        .first(&mut *o.pool.get()?)
+        .get_result(&mut *o.pool.get()?)
         .optional()?;
     let Some((row, user)) = found else {
         return Err(OAuthError::invalid_token("the token is not known"));

@@ -177,3 +177,43 @@ pub async fn authenticate(
     }
     Ok(client)
 }
+
+/// Authenticates the request's client, then runs `f` with it on the
+/// blocking pool. A client secret (or a public client) is checked in the
+/// same blocking task as `f`: one hop to the blocking pool per request.
+/// An assertion (`private_key_jwt`) may need the client's JWKS fetched
+/// first, so it takes [`authenticate`]'s path, then a second hop.
+pub async fn authenticate_then<T, F>(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    p: &Params,
+    allow_public: bool,
+    f: F,
+) -> Result<T, OAuthJson>
+where
+    F: FnOnce(&AppContext, Client) -> Result<T, OAuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let presented = extract(req, p)?;
+    if matches!(presented, Presented::Assertion { .. }) {
+        let client = authenticate(ctx, req, p, allow_public).await?;
+        return Ok(ctx.run(move |ctx| f(ctx, client)).await?);
+    }
+    let client_id = presented.client_id()?;
+    let now = ctx.now();
+    Ok(ctx
+        .run(move |ctx| {
+            let client = {
+                let mut conn = ctx.pool.get().map_err(OAuthError::from)?;
+                let client = clients::find(&mut conn, &client_id).map_err(OAuthError::from)?;
+                client_auth::authenticate(&mut conn, ctx.oidc(), client, &presented, None, now)?
+            };
+            if client.is_public() && !allow_public {
+                return Err(OAuthError::invalid_client(
+                    "public clients cannot use this endpoint",
+                ));
+            }
+            f(ctx, client)
+        })
+        .await?)
+}

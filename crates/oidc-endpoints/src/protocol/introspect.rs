@@ -15,20 +15,16 @@ pub async fn introspect(
     ctx: web::Data<AppContext>,
     FormParams(p): FormParams,
 ) -> Result<HttpResponse, OAuthJson> {
-    client_auth::authenticate(&ctx, &req, &p, false).await?;
-    let token = p
-        .get("token")
-        .filter(|t| !t.is_empty())
-        .cloned()
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = p.get("token").filter(|t| !t.is_empty()).cloned();
     let hint = p.get("token_type_hint").cloned();
     let now = ctx.now();
-    let answer = ctx
-        .run(move |ctx| {
-            core_introspect::introspect(ctx.oidc(), &token, hint.as_deref(), now)
-                .map_err(OAuthError::from)
-        })
-        .await?;
+    // The client is authenticated before the missing token is reported.
+    let answer = client_auth::authenticate_then(&ctx, &req, &p, false, move |ctx, _client| {
+        let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        core_introspect::introspect(ctx.oidc(), &token, hint.as_deref(), now)
+            .map_err(OAuthError::from)
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(answer))

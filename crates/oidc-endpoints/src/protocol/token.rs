@@ -15,26 +15,25 @@ pub async fn token(
     ctx: web::Data<AppContext>,
     FormParams(p): FormParams,
 ) -> Result<HttpResponse, OAuthJson> {
-    let client = client_auth::authenticate(&ctx, &req, &p, true).await?;
     let grant_type = p.get("grant_type").cloned().unwrap_or_default();
     let grant = grant_type.clone();
     let now = ctx.now();
     let meta = crate::auditing::meta(&req, None);
-    let response = ctx
-        .run(move |ctx| {
-            let o = ctx.oidc();
-            match grant_type.as_str() {
-                "authorization_code" => authorization_code::exchange(o, &client, &p, &meta, now),
-                "refresh_token" => refresh_token::exchange(o, &client, &p, &meta, now),
-                "client_credentials" => client_credentials::exchange(o, &client, &p, &meta, now),
-                "" => Err(OAuthError::invalid_request("grant_type is required")),
-                other => Err(OAuthError::new(
-                    ErrorCode::UnsupportedGrantType,
-                    format!("grant_type {other} is not supported"),
-                )),
-            }
-        })
-        .await?;
+    let params = p.clone();
+    let response = client_auth::authenticate_then(&ctx, &req, &params, true, move |ctx, client| {
+        let o = ctx.oidc();
+        match grant_type.as_str() {
+            "authorization_code" => authorization_code::exchange(o, &client, &p, &meta, now),
+            "refresh_token" => refresh_token::exchange(o, &client, &p, &meta, now),
+            "client_credentials" => client_credentials::exchange(o, &client, &p, &meta, now),
+            "" => Err(OAuthError::invalid_request("grant_type is required")),
+            other => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("grant_type {other} is not supported"),
+            )),
+        }
+    })
+    .await?;
     ctx.metrics.token_issued(&grant);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
