@@ -405,7 +405,11 @@ fn from_candidates(conds: &[Cond], d: usize, q: &UserQuery, sqlite: bool, limit:
 /// How many users a walk over users may read before the query starts from
 /// the candidates instead (matches that are dense overall can still be
 /// rare where the walk starts: the address and the name go together).
-pub const WALK_BUDGET: i64 = 20_000;
+pub const WALK_BUDGET: i64 = 5_000;
+
+/// When the walk falls short, conditions are counted again up to this
+/// many times the cap, to choose the one with the fewest matches.
+const FALLBACK_COUNT_FACTOR: i64 = 20;
 
 /// The planner's two thresholds; [`search`] uses [`CANDIDATE_CAP`] and
 /// [`WALK_BUDGET`]. Smaller values let tests reach every plan with a few
@@ -478,7 +482,23 @@ pub fn search_with(conn: &mut DbConn, q: &UserQuery, plan: Plan) -> CoreResult<P
             if walked.len() as i64 > limit {
                 walked
             } else {
-                load_ids(conn, &from_candidates(&conds, d, &q, sqlite, limit + 1))?
+                // Every condition matched at least the cap: tell them apart
+                // with a higher one before choosing the one that drives.
+                let mut best = (d, i64::MAX);
+                for (i, c) in conds.iter().enumerate() {
+                    let n = capped_count(
+                        conn,
+                        c,
+                        plan.candidate_cap.saturating_mul(FALLBACK_COUNT_FACTOR),
+                    )?;
+                    if n < best.1 {
+                        best = (i, n);
+                    }
+                }
+                load_ids(
+                    conn,
+                    &from_candidates(&conds, best.0, &q, sqlite, limit + 1),
+                )?
             }
         }
     };
