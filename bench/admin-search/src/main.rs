@@ -330,7 +330,9 @@ fn main() -> Result<()> {
     if let Some(dir) = std::path::Path::new(&a.db).parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let data = std::env::temp_dir().join(format!("admin-search-bench-{}", std::process::id()));
+    // Beside the database: the generated key-encryption key must be the one
+    // the database's signing keys were stored with on an earlier run.
+    let data = std::path::PathBuf::from(format!("{}.data", a.db));
     std::fs::create_dir_all(&data)?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
@@ -446,6 +448,5 @@ fn main() -> Result<()> {
     for ((name, (m, p), rows), (hm, hp)) in results.iter().zip(page_times) {
         println!("| {name} | {m:.1} | {p:.1} | {hm:.1} | {hp:.1} | {rows} |");
     }
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
