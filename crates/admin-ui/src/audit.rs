@@ -73,6 +73,9 @@ pub const EVENTS: &[&str] = &[
     "admin_group_deleted",
     "admin_group_member_added",
     "admin_group_member_removed",
+    "admin_upstream_provider_created",
+    "admin_upstream_provider_updated",
+    "admin_upstream_provider_deleted",
 ];
 
 /// The filter as a query string carries it.

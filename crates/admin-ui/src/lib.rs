@@ -10,6 +10,7 @@ mod dashboard;
 mod fields;
 mod guard;
 mod keys;
+mod providers;
 mod reauth;
 mod roles;
 mod sessions;
@@ -83,6 +84,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/clients/{id}/delete",
             web::post().to(clients::delete),
+        )
+        .route("/admin/providers", web::get().to(providers::list))
+        .route("/admin/providers", web::post().to(providers::form::create))
+        .route(
+            "/admin/providers/new",
+            web::get().to(providers::form::new_form),
+        )
+        .route("/admin/providers/{id}", web::get().to(providers::show))
+        .route(
+            "/admin/providers/{id}",
+            web::post().to(providers::form::update),
+        )
+        .route(
+            "/admin/providers/{id}/delete",
+            web::get().to(providers::confirm_delete),
+        )
+        .route(
+            "/admin/providers/{id}/delete",
+            web::post().to(providers::delete),
         )
         .route("/admin/roles", web::get().to(roles::list))
         .route("/admin/roles", web::post().to(roles::create_role))

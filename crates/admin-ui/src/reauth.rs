@@ -4,7 +4,9 @@
 //! The action's own form is answered with a page that carries every field
 //! it sent plus a password field and posts back to the same action; with
 //! the right password the session's `auth_time` becomes now and the action
-//! goes ahead in that same request.
+//! goes ahead in that same request. A form that carries a secret (an
+//! upstream provider's client secret) has the password field itself
+//! instead ([`check_inline`]), so that the secret is never sent back.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -36,6 +38,87 @@ struct ReauthPage {
     error: Option<String>,
 }
 
+/// Whether a sensitive action needs the password now.
+pub fn needed(ctx: &AppContext, admin: &CurrentUser) -> bool {
+    ctx.now() - admin.auth_time > MAX_AGE_SECS
+}
+
+/// Checks `password` (non-empty) as the administrator's: right, the
+/// session's `auth_time` becomes now. Both outcomes are audited.
+async fn confirm(
+    req: &HttpRequest,
+    ctx: &web::Data<AppContext>,
+    session: &Session,
+    admin: &CurrentUser,
+    password: String,
+) -> Result<bool, PageError> {
+    let now = ctx.now();
+    let email = admin.user.user.email.clone();
+    let secret = Secret::new(password);
+    let checked = ctx
+        .run(move |ctx| users::authenticate(&ctx.pool, &ctx.passwords, &email, &secret, now))
+        .await;
+    let meta = auditing::meta(req, Some(admin));
+    match checked {
+        Ok(u) if u.id == admin.id() => {
+            session
+                .insert(keys::AUTH_TIME, now)
+                .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
+            auditing::record(
+                ctx,
+                meta,
+                Event::success("admin_reauth").subject(admin.id()),
+            )
+            .await;
+            Ok(true)
+        }
+        Ok(_) | Err(CoreError::InvalidCredentials) | Err(CoreError::AccountDisabled) => {
+            auditing::record(
+                ctx,
+                meta,
+                Event::failure("admin_reauth")
+                    .subject(admin.id())
+                    .with("reason", "bad_credentials"),
+            )
+            .await;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// For a form that carries a secret, which must not travel back to the
+/// browser in the hidden fields of the password page: the form itself has
+/// the password field ([`FIELD`]) while [`needed`]. `None`: go ahead.
+/// `Some((status, message))`: show the form again with the message at that
+/// field (200 when the password is asked for, 401 when it was wrong).
+pub async fn check_inline(
+    req: &HttpRequest,
+    ctx: &web::Data<AppContext>,
+    session: &Session,
+    admin: &CurrentUser,
+    fields: &Fields,
+) -> Result<Option<(StatusCode, String)>, PageError> {
+    if !needed(ctx, admin) {
+        return Ok(None);
+    }
+    let password = fields.get(FIELD).to_string();
+    if password.is_empty() {
+        return Ok(Some((
+            StatusCode::OK,
+            "Enter your password to confirm this change.".into(),
+        )));
+    }
+    if confirm(req, ctx, session, admin, password).await? {
+        Ok(None)
+    } else {
+        Ok(Some((
+            StatusCode::UNAUTHORIZED,
+            "That password is not right.".into(),
+        )))
+    }
+}
+
 /// `None`: go ahead. `Some(page)`: answer with the page (the password
 /// form, or the form again after a wrong password).
 pub async fn gate(
@@ -46,45 +129,16 @@ pub async fn gate(
     fields: &Fields,
     what: &str,
 ) -> Result<Option<HttpResponse>, PageError> {
-    let now = ctx.now();
-    if now - admin.auth_time <= MAX_AGE_SECS {
+    if !needed(ctx, admin) {
         return Ok(None);
     }
     let password = fields.get(FIELD).to_string();
     let mut error = None;
     if !password.is_empty() {
-        let email = admin.user.user.email.clone();
-        let secret = Secret::new(password);
-        let checked = ctx
-            .run(move |ctx| users::authenticate(&ctx.pool, &ctx.passwords, &email, &secret, now))
-            .await;
-        let meta = auditing::meta(req, Some(admin));
-        match checked {
-            Ok(u) if u.id == admin.id() => {
-                session
-                    .insert(keys::AUTH_TIME, now)
-                    .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
-                auditing::record(
-                    ctx,
-                    meta,
-                    Event::success("admin_reauth").subject(admin.id()),
-                )
-                .await;
-                return Ok(None);
-            }
-            Ok(_) | Err(CoreError::InvalidCredentials) | Err(CoreError::AccountDisabled) => {
-                auditing::record(
-                    ctx,
-                    meta,
-                    Event::failure("admin_reauth")
-                        .subject(admin.id())
-                        .with("reason", "bad_credentials"),
-                )
-                .await;
-                error = Some("That password is not right.".to_string());
-            }
-            Err(e) => return Err(e.into()),
+        if confirm(req, ctx, session, admin, password).await? {
+            return Ok(None);
         }
+        error = Some("That password is not right.".to_string());
     }
     let (layout, chrome) = frame(session, admin, "Confirm your password", "")?;
     let hidden = fields

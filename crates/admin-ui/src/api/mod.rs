@@ -10,6 +10,7 @@ mod directory;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
+mod providers;
 mod system;
 pub mod types;
 mod users;
@@ -57,6 +58,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/clients/{id}/rotate-secret",
                 web::post().to(clients::rotate_secret),
+            )
+            .route(
+                "/upstream-providers",
+                web::get().to(providers::list_upstream_providers),
+            )
+            .route(
+                "/upstream-providers",
+                web::post().to(providers::create_upstream_provider),
+            )
+            .route(
+                "/upstream-providers/{id}",
+                web::get().to(providers::get_upstream_provider),
+            )
+            .route(
+                "/upstream-providers/{id}",
+                web::put().to(providers::update_upstream_provider),
+            )
+            .route(
+                "/upstream-providers/{id}",
+                web::delete().to(providers::delete_upstream_provider),
             )
             .route("/roles", web::get().to(directory::list_roles))
             .route("/roles", web::post().to(directory::create_role))

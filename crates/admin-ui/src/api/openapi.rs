@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, directory, problem, system, types, users};
+use super::{clients, directory, problem, providers, system, types, users};
 
 struct Bearer;
 
@@ -34,13 +34,15 @@ impl Modify for Bearer {
     info(
         title = "Portcullis admin API",
         version = "1",
-        description = "Manage users, clients, roles and groups, signing keys, sessions and the audit log. Errors are RFC 7807 problem documents; lists are paged with opaque cursors (`next_cursor`)."
+        description = "Manage users, clients, upstream sign-in providers, roles and groups, signing keys, sessions and the audit log. Errors are RFC 7807 problem documents; lists are paged with opaque cursors (`next_cursor`)."
     ),
     modifiers(&Bearer),
     paths(
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::password_reset, users::revoke_sessions, users::clear_user_throttle,
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::rotate_secret, clients::delete_client,
+        providers::list_upstream_providers, providers::create_upstream_provider, providers::get_upstream_provider,
+        providers::update_upstream_provider, providers::delete_upstream_provider,
         directory::list_roles, directory::create_role, directory::rename_role, directory::delete_role,
         directory::list_groups, directory::create_group, directory::get_group, directory::update_group,
         directory::delete_group, directory::add_member, directory::remove_member,
@@ -52,13 +54,14 @@ impl Modify for Bearer {
         types::User, types::UserList, types::UserDetails, types::NewUser, types::UserPatch,
         types::GroupRef, types::Consent, types::Identity, types::Revoked, types::Cleared, types::Accepted,
         types::ClientOut, types::ClientList, types::ClientWithSecret, types::ClientIn, types::SecretOut,
+        providers::ProviderSettings, providers::ProviderOut, providers::ProviderList, providers::ProviderIn,
         types::RoleOut, types::RoleList, types::RoleIn, types::RoleRename,
         types::GroupOut, types::GroupList, types::GroupDetails, types::GroupIn, types::GroupPatch, types::Member,
         types::Key, types::KeyList, types::Rotation, types::Session, types::SessionList,
         types::AuditEvent, types::AuditList, types::Throttle, types::ThrottleList, types::SignInBucket, types::Stats,
     )),
     tags(
-        (name = "users"), (name = "clients"), (name = "roles"), (name = "groups"),
+        (name = "users"), (name = "clients"), (name = "upstream-providers"), (name = "roles"), (name = "groups"),
         (name = "keys"), (name = "sessions"), (name = "audit"), (name = "throttles"), (name = "stats"),
     )
 )]

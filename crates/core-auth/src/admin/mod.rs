@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod dashboard;
 pub mod directory;
+pub mod providers;
 pub mod search;
 pub mod sessions;
 pub mod users;

@@ -5,6 +5,7 @@
 //! progress. The HTTP side (redirects, code exchange, ID token validation)
 //! is `oidc_endpoints::upstream`.
 
+pub mod check;
 pub mod identity;
 pub mod links;
 pub mod login;

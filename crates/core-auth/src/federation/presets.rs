@@ -58,7 +58,7 @@ pub(super) fn apply_preset(p: &mut UpstreamProvider) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "preset: unknown preset `{other}` (use {})",
+                "unknown preset `{other}` (use {})",
                 PRESETS.join(", ")
             ))
         }

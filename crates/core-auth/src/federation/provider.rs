@@ -1,6 +1,6 @@
 //! Upstream identity providers: the `[[upstream]]` configuration tables,
 //! the presets (Google, GitHub, Microsoft, GitLab) that fill in everything
-//! but the id and secret, and their validation.
+//! but the id and secret (checked in `check.rs`).
 //!
 //! As everywhere in the configuration, an empty string means "not set";
 //! [`validate`] fills such values from the preset (or the generic defaults)
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
 
-use super::presets::{apply_preset, fill};
+pub use super::check::{check, id_problem, validate, Problem};
 
 /// How Portcullis talks to the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +143,6 @@ impl std::fmt::Debug for UpstreamProvider {
 
 /// Icons compiled into the binary.
 pub const BUILTIN_ICONS: &[&str] = &["google", "github", "microsoft", "gitlab", "openid", "key"];
-const MAX_ID_LEN: usize = 40;
 
 impl UpstreamProvider {
     /// The validated kind (after [`validate`]).
@@ -212,142 +211,6 @@ impl UpstreamProvider {
         let domain = domain.to_ascii_lowercase();
         self.allowed_email_domains.contains(&domain)
     }
-}
-
-fn check_url(p: &UpstreamProvider, key: &str, value: &str) -> Result<(), String> {
-    let u = url::Url::parse(value).map_err(|e| format!("{key}: not a URL ({e})"))?;
-    match u.scheme() {
-        "https" => {}
-        "http" if p.dangerous_allow_http => {}
-        "http" => {
-            return Err(format!(
-                "{key}: must be https (dangerous_allow_http = true permits http for local testing)"
-            ))
-        }
-        _ => return Err(format!("{key}: must be an https URL")),
-    }
-    if u.host_str().is_none() || u.fragment().is_some() {
-        return Err(format!("{key}: needs a host and no fragment"));
-    }
-    Ok(())
-}
-
-fn check_one(p: &mut UpstreamProvider) -> Result<(), String> {
-    apply_preset(p)?;
-    if p.kind.is_empty() {
-        p.kind = "oidc".into();
-    }
-    match p.kind.as_str() {
-        "oidc" => {
-            if p.issuer.is_empty() {
-                return Err("issuer: required for kind = \"oidc\"".into());
-            }
-            p.issuer = p.issuer.trim_end_matches('/').to_string();
-            let issuer = p.issuer.clone();
-            check_url(p, "issuer", &issuer)?;
-            if p.scopes.is_empty() {
-                p.scopes = vec!["openid".into(), "email".into(), "profile".into()];
-            }
-            if !p.scopes.iter().any(|s| s == "openid") {
-                p.scopes.insert(0, "openid".into());
-            }
-        }
-        "oauth2" => {
-            for (key, value) in [
-                ("authorization_url", p.authorization_url.clone()),
-                ("token_url", p.token_url.clone()),
-                ("userinfo_url", p.userinfo_url.clone()),
-            ] {
-                if value.is_empty() {
-                    return Err(format!("{key}: required for kind = \"oauth2\""));
-                }
-                check_url(p, key, &value)?;
-            }
-            if !p.emails_url.is_empty() {
-                let v = p.emails_url.clone();
-                check_url(p, "emails_url", &v)?;
-            }
-            fill(&mut p.subject_field, "sub");
-            fill(&mut p.email_field, "email");
-            fill(&mut p.name_field, "name");
-        }
-        other => return Err(format!("kind: `{other}` is not \"oidc\" or \"oauth2\"")),
-    }
-    if !matches!(
-        p.token_auth_method.as_str(),
-        "" | "client_secret_basic" | "client_secret_post"
-    ) {
-        return Err("token_auth_method: use client_secret_basic or client_secret_post".into());
-    }
-    if p.client_id.trim().is_empty() {
-        return Err("client_id: required".into());
-    }
-    if p.enabled && p.client_secret.is_empty() {
-        return Err(format!(
-            "client_secret: required (or set PORTCULLIS_UPSTREAM__{}__CLIENT_SECRET)",
-            p.id.to_ascii_uppercase()
-        ));
-    }
-    if p.scopes
-        .iter()
-        .any(|s| s.is_empty() || s.contains(char::is_whitespace))
-    {
-        return Err("scopes: each scope is one word".into());
-    }
-    fill(&mut p.display_name, &p.id.clone());
-    if p.display_name.chars().count() > 60 || p.display_name.chars().any(char::is_control) {
-        return Err("display_name: at most 60 characters of plain text".into());
-    }
-    fill(&mut p.icon, if p.kind == "oidc" { "openid" } else { "key" });
-    let icon_ok = BUILTIN_ICONS.contains(&p.icon.as_str())
-        || (p.icon.len() <= 32 * 1024
-            && ["png", "svg+xml", "jpeg", "gif", "webp"]
-                .iter()
-                .any(|t| p.icon.starts_with(&format!("data:image/{t};base64,")))
-            && p.icon.chars().all(|c| c.is_ascii_graphic()));
-    if !icon_ok {
-        return Err(format!(
-            "icon: one of {} or a data:image/...;base64, URL of at most 32 KiB",
-            BUILTIN_ICONS.join(", ")
-        ));
-    }
-    let mut domains = Vec::new();
-    for d in &p.allowed_email_domains {
-        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
-        if d.is_empty() || !d.contains('.') || d.contains(['@', '/', ' ']) {
-            return Err(format!("allowed_email_domains: `{d}` is not a domain"));
-        }
-        domains.push(d);
-    }
-    p.allowed_email_domains = domains;
-    Ok(())
-}
-
-/// Validates every provider and fills in preset values and defaults. The
-/// error names the provider and the key.
-pub fn validate(providers: &mut [UpstreamProvider]) -> CoreResult<()> {
-    let mut seen: Vec<String> = Vec::new();
-    for (i, p) in providers.iter_mut().enumerate() {
-        let id_ok = !p.id.is_empty()
-            && p.id.len() <= MAX_ID_LEN
-            && p.id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !id_ok {
-            return Err(CoreError::Config(format!(
-                "upstream[{i}].id: 1-{MAX_ID_LEN} lowercase letters, digits, '-' or '_'"
-            )));
-        }
-        if seen.contains(&p.id) {
-            return Err(CoreError::Config(format!(
-                "upstream[{i}].id: `{}` is used twice",
-                p.id
-            )));
-        }
-        seen.push(p.id.clone());
-        check_one(p).map_err(|m| CoreError::Config(format!("upstream.{}.{m}", p.id)))?;
-    }
-    Ok(())
 }
 
 /// The environment variable that carries a provider's secret, without the

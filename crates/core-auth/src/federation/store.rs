@@ -1,7 +1,7 @@
 //! Providers managed at run time (the admin console), stored in the
 //! database next to those of the configuration file, so every node sees
 //! the same list. The settings are the `[[upstream]]` keys as JSON; the
-//! client secret is encrypted with the key-encryption key.
+//! client secret is encrypted with the key-encryption key (empty: none).
 //!
 //! Configured providers win: a stored provider cannot take a configured
 //! provider's id.
@@ -15,7 +15,7 @@ use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult, ValidationErrors};
 use crate::keys::Kek;
 
-use super::provider::{validate, UpstreamProvider};
+use super::provider::{check, validate, UpstreamProvider};
 
 const AAD: &[u8] = b"portcullis upstream client secret";
 
@@ -29,9 +29,7 @@ struct Row {
 fn decode(kek: &Kek, r: Row) -> CoreResult<UpstreamProvider> {
     let mut p: UpstreamProvider = serde_json::from_str(&r.settings)
         .map_err(|e| CoreError::Config(format!("stored upstream provider {}: {e}", r.id)))?;
-    let secret = kek.decrypt(AAD, &r.client_secret)?;
-    p.client_secret = String::from_utf8(secret)
-        .map_err(|_| CoreError::Crypto("stored upstream secret is not UTF-8".into()))?;
+    p.client_secret = open_secret(kek, &r.client_secret)?;
     p.id = r.id;
     let mut one = [p];
     validate(&mut one)?;
@@ -113,15 +111,111 @@ pub fn usable_ids(conn: &mut DbConn, cfg: &Config, kek: &Kek) -> CoreResult<Vec<
         .collect())
 }
 
-fn invalid(message: String) -> CoreError {
-    let mut v = ValidationErrors::default();
-    v.add("upstream", message);
-    CoreError::Validation(v)
+/// A stored provider as it was saved: empty settings stay empty (the
+/// preset's value applies), and the client secret is not in it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub settings: UpstreamProvider,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+#[derive(Queryable)]
+struct SettingsRow {
+    id: String,
+    settings: String,
+    created_at: UnixTime,
+    updated_at: UnixTime,
+}
+
+fn stored_of(r: SettingsRow) -> CoreResult<Stored> {
+    let mut settings: UpstreamProvider = serde_json::from_str(&r.settings)
+        .map_err(|e| CoreError::Config(format!("stored upstream provider {}: {e}", r.id)))?;
+    settings.id = r.id;
+    settings.client_secret = String::new();
+    Ok(Stored {
+        settings,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// The stored providers as saved (for editing), by id. One whose settings
+/// no longer parse is left out with a warning, as in [`list_stored`].
+pub fn list_settings(conn: &mut DbConn) -> CoreResult<Vec<Stored>> {
+    let rows: Vec<SettingsRow> = upstream_providers::table
+        .order(upstream_providers::id.asc())
+        .select((
+            upstream_providers::id,
+            upstream_providers::settings,
+            upstream_providers::created_at,
+            upstream_providers::updated_at,
+        ))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let id = r.id.clone();
+        match stored_of(r) {
+            Ok(s) => out.push(s),
+            Err(e) => {
+                tracing::warn!(provider = %id, error = %e, "stored upstream provider skipped")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The stored provider `id` as saved, without its secret.
+pub fn stored(conn: &mut DbConn, id: &str) -> CoreResult<Option<Stored>> {
+    let row: Option<SettingsRow> = upstream_providers::table
+        .find(id)
+        .select((
+            upstream_providers::id,
+            upstream_providers::settings,
+            upstream_providers::created_at,
+            upstream_providers::updated_at,
+        ))
+        .get_result(conn)
+        .optional()?;
+    row.map(stored_of).transpose()
+}
+
+/// Whether the stored provider `id` has a (non-empty) client secret.
+pub fn has_secret(conn: &mut DbConn, kek: &Kek, id: &str) -> CoreResult<bool> {
+    Ok(!stored_secret(conn, kek, id)?.unwrap_or_default().is_empty())
+}
+
+fn stored_secret(conn: &mut DbConn, kek: &Kek, id: &str) -> CoreResult<Option<String>> {
+    let enc: Option<String> = upstream_providers::table
+        .find(id)
+        .select(upstream_providers::client_secret)
+        .get_result(conn)
+        .optional()?;
+    enc.map(|e| open_secret(kek, &e)).transpose()
+}
+
+/// A secret as stored: encrypted, or empty for none (a disabled provider
+/// may have none; AES-GCM of nothing is not worth a ciphertext).
+fn seal_secret(kek: &Kek, secret: &str) -> CoreResult<String> {
+    if secret.is_empty() {
+        return Ok(String::new());
+    }
+    kek.encrypt(AAD, secret.as_bytes())
+}
+
+fn open_secret(kek: &Kek, stored: &str) -> CoreResult<String> {
+    if stored.is_empty() {
+        return Ok(String::new());
+    }
+    String::from_utf8(kek.decrypt(AAD, stored)?)
+        .map_err(|_| CoreError::Crypto("stored upstream secret is not UTF-8".into()))
 }
 
 /// Creates or replaces a stored provider after validating it. An empty
-/// `client_secret` keeps the stored one. Returns the provider as it will be
-/// used (presets applied).
+/// `client_secret` keeps the stored one. Invalid settings are a validation
+/// error with a message per key (`issuer`, `client_id`, ...); an id of the
+/// configuration file is refused (key `id`). Returns the provider as it
+/// will be used (presets applied).
 pub fn save(
     conn: &mut DbConn,
     cfg: &Config,
@@ -130,33 +224,31 @@ pub fn save(
     now: UnixTime,
 ) -> CoreResult<UpstreamProvider> {
     if cfg.upstream.iter().any(|c| c.id == p.id) {
-        return Err(invalid(format!(
-            "`{}` is defined in the configuration file; change it there",
-            p.id
-        )));
+        let mut v = ValidationErrors::default();
+        v.add(
+            "id",
+            format!(
+                "`{}` is defined in the configuration file; change it there",
+                p.id
+            ),
+        );
+        return Err(CoreError::Validation(v));
     }
     write_tx(conn, |c| {
         if p.client_secret.is_empty() {
-            if let Some(r) = upstream_providers::table
-                .find(&p.id)
-                .select((
-                    upstream_providers::id,
-                    upstream_providers::settings,
-                    upstream_providers::client_secret,
-                ))
-                .first::<Row>(c)
-                .optional()?
-            {
-                p.client_secret = String::from_utf8(kek.decrypt(AAD, &r.client_secret)?)
-                    .map_err(|_| CoreError::Crypto("stored upstream secret is not UTF-8".into()))?;
+            p.client_secret = stored_secret(c, kek, &p.id)?.unwrap_or_default();
+        }
+        let mut checked = p.clone();
+        let mut v = ValidationErrors::default();
+        for (key, message) in check(&mut checked) {
+            if key == "client_secret" {
+                v.add(key, "required: the secret the provider gave you (a disabled provider may go without)");
+            } else {
+                v.add(key, message);
             }
         }
-        let mut checked = [p.clone()];
-        validate(&mut checked).map_err(|e| match e {
-            CoreError::Config(m) => invalid(m),
-            other => other,
-        })?;
-        let secret = kek.encrypt(AAD, p.client_secret.as_bytes())?;
+        v.into_result()?;
+        let secret = seal_secret(kek, &p.client_secret)?;
         let mut settings = p.clone();
         settings.client_secret = String::new();
         let json = serde_json::to_string(&settings)
@@ -179,8 +271,7 @@ pub fn save(
                 ))
                 .execute(c)?;
         }
-        let [done] = checked;
-        Ok(done)
+        Ok(checked)
     })
 }
 

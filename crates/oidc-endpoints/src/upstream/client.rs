@@ -150,7 +150,21 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
     }
 }
 
+fn cache_key(p: &UpstreamProvider) -> String {
+    format!("{}\n{}\n{}", p.id, p.issuer, p.dangerous_allow_http)
+}
+
 impl Upstreams {
+    /// Drops this node's cached discovery documents of provider `id` (after
+    /// an administrator changed or deleted it; other nodes key their
+    /// caches by the issuer, so they never use a stale one either).
+    pub fn forget(&self, id: &str) {
+        let prefix = format!("{id}\n");
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|k, _| !k.starts_with(&prefix));
+        }
+    }
+
     async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamError> {
         let mut req = self
             .http
@@ -219,7 +233,9 @@ impl Upstreams {
         now: UnixTime,
         fresh: bool,
     ) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
-        let key = format!("{}\n{}", p.id, p.issuer);
+        // Keyed by what the document depends on: after an administrator
+        // changes a provider's issuer, no node uses the old issuer's document.
+        let key = cache_key(p);
         if !fresh {
             if let Ok(cache) = self.cache.lock() {
                 if let Some(c) = cache.get(&key) {

@@ -1,11 +1,13 @@
 //! The admin console and the admin API.
 
 mod api;
+mod api_providers;
 mod api_system;
 mod api_users;
 mod browser;
 mod console;
 mod openapi;
+mod providers;
 mod search_plans;
 
 use core_auth::clients::ClientSpec;

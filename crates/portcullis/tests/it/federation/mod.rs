@@ -5,7 +5,7 @@
 
 mod audit;
 mod browser;
-mod fake;
+pub(crate) mod fake;
 mod register_page;
 mod two_servers;
 

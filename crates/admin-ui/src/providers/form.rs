@@ -1,0 +1,362 @@
+//! The create and edit form of a stored provider. The client secret is
+//! write-only: the form never shows it, not even after a refused save (the
+//! administrator types it again), and an empty secret on edit keeps the
+//! stored one. Saving is a sensitive action: the form carries the password
+//! field itself when the sign-in is older than ten minutes, so the secret
+//! never travels back through the password page.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use core_auth::admin::providers::{self as admin_providers, ProviderInfo};
+use core_auth::error::ValidationErrors;
+use core_auth::federation::presets::PRESETS;
+use core_auth::federation::provider::BUILTIN_ICONS;
+use core_auth::federation::UpstreamProvider;
+use core_auth::CoreError;
+use oidc_endpoints::pages::Layout;
+use oidc_endpoints::util::{render, see_other};
+use oidc_endpoints::{auditing, csrf, AppContext, CurrentUser, PageError};
+
+use super::load_stored;
+use crate::fields::Fields;
+use crate::guard::RequireAdmin;
+use crate::reauth;
+use crate::view::{flash, frame, Chrome};
+
+#[derive(Template)]
+#[template(path = "admin/provider_form.html")]
+struct FormPage {
+    layout: Layout,
+    admin: Chrome,
+    /// `None`: a new provider.
+    id: Option<String>,
+    /// The settings as entered; `client_secret` is always empty here.
+    p: UpstreamProvider,
+    scopes_text: String,
+    domains_text: String,
+    presets: &'static [&'static str],
+    icon_hint: String,
+    /// A stored provider has a secret (edit).
+    has_secret: bool,
+    /// The sign-in is older than ten minutes: the form asks for the password.
+    reauth: bool,
+    linked: i64,
+    /// Why the stored settings do not validate.
+    problem: Option<String>,
+    /// Where the provider sends people back (register it there).
+    redirect_uri: String,
+    errors: ValidationErrors,
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+}
+
+/// What the form shows besides the settings.
+struct Extra {
+    has_secret: bool,
+    linked: i64,
+    problem: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn page(
+    ctx: &AppContext,
+    session: &Session,
+    admin: &CurrentUser,
+    id: Option<String>,
+    mut p: UpstreamProvider,
+    extra: Extra,
+    errors: ValidationErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    p.client_secret = String::new();
+    let title = match &id {
+        Some(_) => "Sign-in provider",
+        None => "Add a sign-in provider",
+    };
+    let (layout, chrome) = frame(session, admin, title, "providers")?;
+    let redirect_uri = format!(
+        "{}/login/upstream/{}/callback",
+        ctx.config.issuer.trim_end_matches('/'),
+        id.as_deref().unwrap_or("<id>")
+    );
+    Ok(render(
+        status,
+        &FormPage {
+            layout,
+            admin: chrome,
+            id,
+            scopes_text: p.scopes.join(" "),
+            domains_text: p.allowed_email_domains.join("\n"),
+            p,
+            presets: PRESETS,
+            icon_hint: format!(
+                "{} or a data:image/…;base64, URL (32 KiB at most). Empty: the preset's.",
+                BUILTIN_ICONS.join(", ")
+            ),
+            has_secret: extra.has_secret,
+            reauth: reauth::needed(ctx, admin),
+            linked: extra.linked,
+            problem: extra.problem,
+            redirect_uri,
+            errors,
+        },
+    ))
+}
+
+/// The edit form of a stored provider.
+pub fn edit_page(
+    ctx: &AppContext,
+    session: &Session,
+    admin: &CurrentUser,
+    info: ProviderInfo,
+) -> Result<HttpResponse, PageError> {
+    page(
+        ctx,
+        session,
+        admin,
+        Some(info.settings.id.clone()),
+        info.settings,
+        Extra {
+            has_secret: info.has_secret,
+            linked: info.linked,
+            problem: info.problem,
+        },
+        ValidationErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The settings a form describes (`id` from the form on create, from the
+/// path on edit).
+fn provider_from(f: &Fields, id: &str) -> UpstreamProvider {
+    let t = |name: &str| f.get(name).trim().to_string();
+    UpstreamProvider {
+        id: id.trim().to_string(),
+        preset: t("preset"),
+        kind: t("kind"),
+        display_name: t("display_name"),
+        icon: t("icon"),
+        enabled: f.checked("enabled"),
+        client_id: t("client_id"),
+        client_secret: t("client_secret"),
+        issuer: t("issuer"),
+        tenant: t("tenant"),
+        authorization_url: t("authorization_url"),
+        token_url: t("token_url"),
+        userinfo_url: t("userinfo_url"),
+        emails_url: t("emails_url"),
+        scopes: f
+            .get("scopes")
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+        subject_field: t("subject_field"),
+        email_field: t("email_field"),
+        email_verified_field: t("email_verified_field"),
+        name_field: t("name_field"),
+        token_auth_method: t("token_auth_method"),
+        allowed_email_domains: words(f.get("allowed_email_domains")),
+        allow_registration: f.checked("allow_registration"),
+        trust_email: f.checked("trust_email"),
+        dangerous_allow_http: f.checked("dangerous_allow_http"),
+    }
+}
+
+/// A typed secret is not shown back: say so at its field.
+fn secret_not_kept(errors: &mut ValidationErrors, p: &UpstreamProvider, editing: bool) {
+    if p.client_secret.is_empty() || errors.get("client_secret").is_some() {
+        return;
+    }
+    errors.add(
+        "client_secret",
+        if editing {
+            "Type the new secret again: it is never sent back to the browser (left empty, the current secret stays)."
+        } else {
+            "Type the secret again: it is never sent back to the browser."
+        },
+    );
+}
+
+/// `GET /admin/providers/new`.
+pub async fn new_form(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+) -> Result<HttpResponse, PageError> {
+    page(
+        &ctx,
+        &session,
+        &admin,
+        None,
+        UpstreamProvider::default(),
+        Extra {
+            has_secret: false,
+            linked: 0,
+            problem: None,
+        },
+        ValidationErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+/// Saves (creates when `existing` is `None`; the CSRF token is checked):
+/// password again when due,
+/// then the domain's checks; a refused form comes back with what was
+/// typed, except the secret.
+async fn save(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    admin: CurrentUser,
+    fields: Fields,
+    existing: Option<ProviderInfo>,
+) -> Result<HttpResponse, PageError> {
+    let id = match &existing {
+        Some(info) => info.settings.id.clone(),
+        None => fields.get("id").trim().to_string(),
+    };
+    let p = provider_from(&fields, &id);
+    let editing = existing.is_some();
+    let extra = match &existing {
+        Some(info) => Extra {
+            has_secret: info.has_secret,
+            linked: info.linked,
+            problem: info.problem.clone(),
+        },
+        None => Extra {
+            has_secret: false,
+            linked: 0,
+            problem: None,
+        },
+    };
+    let shown_id = existing.map(|_| id.clone());
+    if let Some((status, message)) =
+        reauth::check_inline(&req, &ctx, &session, &admin, &fields).await?
+    {
+        let mut errors = ValidationErrors::default();
+        errors.add(reauth::FIELD, message);
+        secret_not_kept(&mut errors, &p, editing);
+        return page(&ctx, &session, &admin, shown_id, p, extra, errors, status);
+    }
+    let meta = auditing::meta(&req, Some(&admin));
+    let (cfg, keys, now) = (ctx.config.clone(), ctx.keys.clone(), ctx.now());
+    let (pid, input) = (id.clone(), p.clone());
+    let saved = ctx
+        .db(move |c| {
+            if editing {
+                admin_providers::update(c, &cfg, keys.kek(), &meta, &pid, input, now)
+            } else {
+                admin_providers::create(c, &cfg, keys.kek(), &meta, input, now)
+            }
+        })
+        .await;
+    match saved {
+        Ok(info) => {
+            ctx.upstream.forget(&id);
+            flash(
+                &session,
+                if editing {
+                    "Changes saved.".to_string()
+                } else {
+                    format!(
+                        "The provider {} was added. Register {} as the redirect URI at the provider.",
+                        info.shown().display_name,
+                        info.shown().redirect_uri(&ctx.config.issuer)
+                    )
+                },
+            );
+            Ok(see_other(&format!("/admin/providers/{id}")))
+        }
+        Err(CoreError::Validation(mut v)) => {
+            secret_not_kept(&mut v, &p, editing);
+            page(
+                &ctx,
+                &session,
+                &admin,
+                shown_id,
+                p,
+                extra,
+                v,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/providers`: adds a provider.
+pub async fn create(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    save(req, ctx, session, admin, fields, None).await
+}
+
+/// `POST /admin/providers/{id}`: replaces a stored provider's settings.
+pub async fn update(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    path: web::Path<String>,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, fields.get("csrf_token"))?;
+    let info = load_stored(&ctx, &path).await?;
+    save(req, ctx, session, admin, fields, Some(info)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_becomes_settings() {
+        let f = Fields(vec![
+            ("preset".into(), "google".into()),
+            ("client_id".into(), " cid ".into()),
+            ("client_secret".into(), "s3cret".into()),
+            ("scopes".into(), "openid  email".into()),
+            (
+                "allowed_email_domains".into(),
+                "a.example, b.example\r\nc.example".into(),
+            ),
+            ("enabled".into(), "on".into()),
+            ("trust_email".into(), "on".into()),
+        ]);
+        let p = provider_from(&f, " corp ");
+        assert_eq!(p.id, "corp");
+        assert_eq!(p.client_id, "cid");
+        assert_eq!(p.scopes, ["openid", "email"]);
+        assert_eq!(
+            p.allowed_email_domains,
+            ["a.example", "b.example", "c.example"]
+        );
+        assert!(p.enabled && p.trust_email && !p.allow_registration && !p.dangerous_allow_http);
+        let mut e = ValidationErrors::default();
+        secret_not_kept(&mut e, &p, true);
+        assert!(e
+            .get("client_secret")
+            .is_some_and(|m| m.contains("current secret stays")));
+        let mut e = ValidationErrors::default();
+        secret_not_kept(&mut e, &provider_from(&Fields::default(), "x"), false);
+        assert!(e.is_empty());
+    }
+}
