@@ -326,13 +326,25 @@ fn flags(sql: &mut Sql, q: &UserQuery, sqlite: bool) {
 
 /// Walks users in email order from the cursor, testing each condition
 /// with index probes; reads at most `budget` users (`None`: no bound).
-fn walk(conds: &[Cond], q: &UserQuery, sqlite: bool, budget: Option<i64>, limit: i64) -> Sql {
+/// With `from`, the walk starts at that key (inclusive) rather than after
+/// the cursor: no user between the cursor and `from` matches.
+fn walk(
+    conds: &[Cond],
+    q: &UserQuery,
+    sqlite: bool,
+    budget: Option<i64>,
+    limit: i64,
+    from: Option<&str>,
+) -> Sql {
     let mut sql = Sql::default();
     sql.push("SELECT u.id AS id FROM (SELECT id, email_key, disabled, email_verified FROM users u WHERE ");
     sql.push(if sqlite { "1 = 1" } else { "TRUE" });
     flags(&mut sql, q, sqlite);
     if let Some(a) = &q.after {
         sql.push(" AND u.email_key > ").bind(a.as_str());
+    }
+    if let Some(f) = from {
+        sql.push(" AND u.email_key >= ").bind(f);
     }
     sql.push(" ORDER BY u.email_key");
     if let Some(b) = budget {
@@ -456,7 +468,7 @@ pub fn search_with(conn: &mut DbConn, q: &UserQuery, plan: Plan) -> CoreResult<P
     }
     let sqlite = matches!(conn, DbConn::Sqlite(_));
     let ids: Vec<String> = if conds.is_empty() {
-        load_ids(conn, &walk(&conds, &q, sqlite, None, limit + 1))?
+        load_ids(conn, &walk(&conds, &q, sqlite, None, limit + 1, None))?
     } else {
         let mut best: Option<(usize, i64)> = None;
         for (i, c) in conds.iter().enumerate() {
@@ -475,34 +487,106 @@ pub fn search_with(conn: &mut DbConn, q: &UserQuery, plan: Plan) -> CoreResult<P
         if n < plan.candidate_cap {
             load_ids(conn, &from_candidates(&conds, d, &q, sqlite, limit + 1))?
         } else {
-            let walked = load_ids(
-                conn,
-                &walk(&conds, &q, sqlite, Some(plan.walk_budget), limit + 1),
-            )?;
-            if walked.len() as i64 > limit {
-                walked
+            let budget = Some(plan.walk_budget);
+            let walked = load_ids(conn, &walk(&conds, &q, sqlite, budget, limit + 1, None))?;
+            // Matches that are dense overall but start far from the cursor
+            // (an address that begins with the name searched for): walk
+            // again from the first user every word matches.
+            let again = if walked.len() as i64 > limit {
+                None
             } else {
-                // Every condition matched at least the cap: tell them apart
-                // with a higher one before choosing the one that drives.
-                let mut best = (d, i64::MAX);
-                for (i, c) in conds.iter().enumerate() {
-                    let n = capped_count(
-                        conn,
-                        c,
-                        plan.candidate_cap.saturating_mul(FALLBACK_COUNT_FACTOR),
-                    )?;
-                    if n < best.1 {
-                        best = (i, n);
+                match first_match_key(conn, &conds, q.after.as_deref())? {
+                    Start::Nowhere => {
+                        return Ok(Page {
+                            users: vec![],
+                            next: None,
+                        })
                     }
+                    Start::At(key) => Some(load_ids(
+                        conn,
+                        &walk(&conds, &q, sqlite, budget, limit + 1, Some(&key)),
+                    )?),
+                    Start::Unknown => Some(vec![]),
                 }
-                load_ids(
-                    conn,
-                    &from_candidates(&conds, best.0, &q, sqlite, limit + 1),
-                )?
+            };
+            match again {
+                None => walked,
+                Some(w) if w.len() as i64 > limit => w,
+                Some(_) => {
+                    // Every condition matched at least the cap: tell them
+                    // apart with a higher one, then the fewest drive.
+                    let cap = plan.candidate_cap.saturating_mul(FALLBACK_COUNT_FACTOR);
+                    let mut best = (d, i64::MAX);
+                    for (i, c) in conds.iter().enumerate() {
+                        let n = capped_count(conn, c, cap)?;
+                        if n < best.1 {
+                            best = (i, n);
+                        }
+                    }
+                    load_ids(
+                        conn,
+                        &from_candidates(&conds, best.0, &q, sqlite, limit + 1),
+                    )?
+                }
             }
         }
     };
     page(conn, ids, limit)
+}
+
+enum Start {
+    /// Some word matches nobody after the cursor.
+    Nowhere,
+    /// Every user who matches every word has a key at or after this one.
+    At(String),
+    /// No word among the conditions.
+    Unknown,
+}
+
+#[derive(QueryableByName)]
+struct KeyRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    k: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The greatest, over the words, of the smallest email key each matches
+/// after the cursor, compared by the database (its collation orders the
+/// users): one pass over each word's range of the primary key (the key is
+/// in the term row), no sort.
+fn first_match_key(conn: &mut DbConn, conds: &[Cond], after: Option<&str>) -> CoreResult<Start> {
+    let words: Vec<&String> = conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Word(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    if words.is_empty() {
+        return Ok(Start::Unknown);
+    }
+    let mut sql = Sql::default();
+    sql.push("SELECT MAX(k) AS k, COUNT(k) AS n FROM (");
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push("SELECT (SELECT MIN(email_key) FROM user_search_terms WHERE term >= ")
+            .bind(w.as_str())
+            .push(" AND term < ")
+            .bind(upper(w));
+        if let Some(a) = after {
+            sql.push(" AND email_key > ").bind(a);
+        }
+        sql.push(") AS k");
+    }
+    sql.push(") s");
+    let row = load_by_name!(conn, &sql, KeyRow)?.into_iter().next();
+    Ok(match row {
+        Some(KeyRow { k: Some(k), n }) if n == words.len() as i64 => Start::At(k),
+        _ => Start::Nowhere,
+    })
 }
 
 fn load_ids(conn: &mut DbConn, sql: &Sql) -> CoreResult<Vec<String>> {

@@ -37,19 +37,19 @@ fn people() -> Vec<Person> {
                 )
             };
             let mut roles = vec![];
-            if n % 7 == 0 {
+            if n.is_multiple_of(7) {
                 roles.push("auditor");
             }
             let mut groups = vec![];
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 groups.push("ops");
             }
             Person {
                 id: format!("user-{n:02}"),
                 email,
                 name,
-                disabled: n % 9 == 0,
-                verified: n % 4 != 0,
+                disabled: n.is_multiple_of(9),
+                verified: !n.is_multiple_of(4),
                 roles,
                 groups,
             }
