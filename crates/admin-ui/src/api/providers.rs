@@ -326,8 +326,7 @@ pub async fn update_upstream_provider(
     Ok(HttpResponse::Ok().json(ProviderOut::from(info)))
 }
 
-/// Delete a stored provider. Links to it stay, but sign nobody in until a
-/// provider with the same id exists again.
+/// Delete a stored provider and the accounts' links to it.
 #[utoipa::path(delete, path = "/admin/api/v1/upstream-providers/{id}", tag = "upstream-providers",
     params(("id" = String, Path, description = "Provider id")),
     responses(

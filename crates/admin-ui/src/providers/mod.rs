@@ -248,8 +248,9 @@ pub async fn delete(
     flash(
         &session,
         format!(
-            "The provider {} was deleted; its links stay until a provider with the id {id} exists again.",
-            info.shown().display_name
+            "The provider {} was deleted, with its links to {} accounts.",
+            info.shown().display_name,
+            info.linked
         ),
     );
     Ok(see_other("/admin/providers"))

@@ -223,8 +223,21 @@ pub fn create(
     })
 }
 
+/// The settings that say whose user ids a provider's subjects are: once
+/// accounts are linked to a provider, these cannot change (another server
+/// could otherwise sign in as the people linked to the old one).
+const IDENTITY_KEYS: &[&str] = &[
+    "preset",
+    "kind",
+    "issuer",
+    "tenant",
+    "userinfo_url",
+    "subject_field",
+];
+
 /// Replaces every setting of the stored provider `id` (`p.id` is ignored).
-/// An empty `client_secret` keeps the stored secret.
+/// An empty `client_secret` keeps the stored secret. While accounts are
+/// linked to it, the settings of [`IDENTITY_KEYS`] stay as they are.
 pub fn update(
     c: &mut DbConn,
     cfg: &Config,
@@ -240,8 +253,29 @@ pub fn update(
         let before = store::stored(c, id)?.ok_or(CoreError::NotFound("upstream provider"))?;
         let new_secret = !p.client_secret.is_empty();
         let after = without_secret(p.clone());
-        store::save(c, cfg, kek, p, now)?;
         let fields = changed(&before.settings, &after);
+        if let Some(key) = IDENTITY_KEYS
+            .iter()
+            .find(|k| fields.iter().any(|f| f == *k))
+        {
+            let linked = linked_count(c, id)?;
+            if linked > 0 {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{} linked to this provider by the user ids of the current {key}. \
+                         To sign in with another provider, add it with a new id; or delete \
+                         this one first, which removes its links.",
+                        if linked == 1 {
+                            "One account is".to_string()
+                        } else {
+                            format!("{linked} accounts are")
+                        }
+                    ),
+                ));
+            }
+        }
+        store::save(c, cfg, kek, p, now)?;
         if !fields.is_empty() || new_secret {
             audit::record(
                 c,
@@ -257,8 +291,10 @@ pub fn update(
     })
 }
 
-/// Deletes the stored provider `id`. Links to it stay: they sign nobody in
-/// until a provider with that id exists again.
+/// Deletes the stored provider `id` and the links to it (as Keycloak does):
+/// a provider added later with the same id starts with no links, whoever
+/// it is. Their users keep their accounts and sign in with a password (or
+/// set one through "Forgot your password?") or another link.
 pub fn delete(
     c: &mut DbConn,
     cfg: &Config,
@@ -271,13 +307,14 @@ pub fn delete(
     write_tx(c, |c| {
         let info = get(c, cfg, kek, id)?;
         store::delete(c, id)?;
+        let removed = links::remove_all_for_provider(c, id)?;
         audit::record(
             c,
             meta,
             Event::success("admin_upstream_provider_deleted")
                 .with("provider", id)
                 .with("display_name", info.shown().display_name.clone())
-                .with("links_kept", info.linked),
+                .with("links_removed", removed),
             now,
         )?;
         Ok(info)

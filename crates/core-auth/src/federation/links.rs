@@ -235,6 +235,15 @@ pub fn remove_any(conn: &mut DbConn, user_id: &str, provider: &str) -> CoreResul
     Ok(n > 0)
 }
 
+/// Removes every link to `provider` (the provider is being deleted);
+/// returns how many.
+pub fn remove_all_for_provider(conn: &mut DbConn, provider: &str) -> CoreResult<usize> {
+    Ok(diesel::delete(
+        federated_identities::table.filter(federated_identities::provider.eq(provider)),
+    )
+    .execute(conn)?)
+}
+
 /// How many links each provider has (an admin overview), by provider id.
 pub fn count_by_provider(conn: &mut DbConn) -> CoreResult<Vec<(String, i64)>> {
     Ok(federated_identities::table

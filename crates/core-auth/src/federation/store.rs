@@ -275,8 +275,7 @@ pub fn save(
     })
 }
 
-/// Deletes a stored provider. Its links stay (they sign nobody in until a
-/// provider with that id exists again) and can be removed by their users.
+/// Deletes a stored provider (its links: `admin::providers::delete`).
 pub fn delete(conn: &mut DbConn, id: &str) -> CoreResult<bool> {
     Ok(diesel::delete(upstream_providers::table.find(id)).execute(conn)? > 0)
 }

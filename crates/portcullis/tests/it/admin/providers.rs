@@ -307,6 +307,24 @@ async fn a_provider_added_in_the_console_signs_people_in_and_its_secret_never_sh
         true
     );
 
+    // With an account linked, the provider cannot be pointed at another
+    // server: its subjects would be someone else's user ids.
+    let elsewhere = with(edit.clone(), "issuer", "https://other-idp.example");
+    let r = post(&srv, &admin, "/admin/providers/corp", &elsewhere).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"issuer-error\""), "{page}");
+    assert!(
+        page.contains("One account is linked to this provider"),
+        "{page}"
+    );
+    let (_, form) = sign_in_through(&srv, &fake, "corp", "ann@corp.example").await;
+    assert_eq!(
+        secret_sent(&form),
+        "second-secret-9Kp",
+        "still the same provider"
+    );
+
     // No page, audit row or log line shows either secret.
     let (_, list) = srv.get(&admin, "/admin/providers").await;
     assert!(list.contains("data-provider=\"corp\"") && list.contains("managed here"));
@@ -333,10 +351,10 @@ async fn a_provider_added_in_the_console_signs_people_in_and_its_secret_never_sh
         assert!(!seen.contains(s), "{s} was shown");
     }
 
-    // Deleted: the button goes, the link stays.
+    // Deleted: the button goes, and the link with it.
     let (_, confirm) = srv.get(&admin, "/admin/providers/corp/delete").await;
     assert!(
-        confirm.contains("The links stay, but sign nobody in until a provider with the id"),
+        confirm.contains("The links are deleted with it"),
         "{confirm}"
     );
     let r = post(&srv, &admin, "/admin/providers/corp/delete", &[]).await;
@@ -348,11 +366,11 @@ async fn a_provider_added_in_the_console_signs_people_in_and_its_secret_never_sh
     assert_eq!(srv.get(&admin, "/admin/providers/corp").await.0, 404);
     let deleted = events(&srv, "admin_upstream_provider_deleted").await;
     assert_eq!(deleted.len(), 1);
-    assert_eq!(detail(&deleted[0])["links_kept"], 1);
+    assert_eq!(detail(&deleted[0])["links_removed"], 1);
     let links = srv
         .with_db(|c| core_auth::federation::links::count_by_provider(c).unwrap())
         .await;
-    assert_eq!(links, [("corp".to_string(), 1)]);
+    assert!(links.is_empty(), "{links:?}");
     let (_, audit) = srv.get(&admin, "/admin/audit").await;
     assert!(audit.contains("admin_upstream_provider_deleted"));
     fake.stop().await;
