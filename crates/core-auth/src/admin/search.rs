@@ -547,14 +547,19 @@ enum Start {
 struct KeyRow {
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     k: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
-/// The greatest, over the words, of the smallest email key each matches
-/// after the cursor, compared by the database (its collation orders the
-/// users): one pass over each word's range of the primary key (the key is
-/// in the term row), no sort.
+/// At most this many passes over the words while looking for the first
+/// user they all match.
+const LEAPFROG_PASSES: usize = 8;
+
+/// The email key of the first user (after the cursor) whom every word
+/// matches, or a key no later than it: each word in turn moves the
+/// candidate key to the smallest key it matches at or after it, until a
+/// whole pass moves nothing (then every word matches that key's user) or
+/// [`LEAPFROG_PASSES`] end. Each step is one pass over a word's range of
+/// the primary key (the key is in the term row); the database compares
+/// the keys, in the collation that orders the users.
 fn first_match_key(conn: &mut DbConn, conds: &[Cond], after: Option<&str>) -> CoreResult<Start> {
     let words: Vec<&String> = conds
         .iter()
@@ -566,27 +571,42 @@ fn first_match_key(conn: &mut DbConn, conds: &[Cond], after: Option<&str>) -> Co
     if words.is_empty() {
         return Ok(Start::Unknown);
     }
-    let mut sql = Sql::default();
-    sql.push("SELECT MAX(k) AS k, COUNT(k) AS n FROM (");
-    for (i, w) in words.iter().enumerate() {
-        if i > 0 {
-            sql.push(" UNION ALL ");
+    let mut start: Option<String> = None;
+    for _ in 0..LEAPFROG_PASSES {
+        let mut moved = false;
+        for w in &words {
+            let mut sql = Sql::default();
+            sql.push("SELECT MIN(email_key) AS k FROM user_search_terms WHERE term >= ")
+                .bind(w.as_str())
+                .push(" AND term < ")
+                .bind(upper(w));
+            match (&start, after) {
+                (Some(s), _) => {
+                    sql.push(" AND email_key >= ").bind(s.as_str());
+                }
+                (None, Some(a)) => {
+                    sql.push(" AND email_key > ").bind(a);
+                }
+                (None, None) => {}
+            }
+            let k = load_by_name!(conn, &sql, KeyRow)?
+                .into_iter()
+                .next()
+                .and_then(|r| r.k);
+            let Some(k) = k else {
+                return Ok(Start::Nowhere);
+            };
+            if start.as_deref() != Some(k.as_str()) {
+                // The words before this one must look again from here.
+                moved |= start.is_some();
+                start = Some(k);
+            }
         }
-        sql.push("SELECT (SELECT MIN(email_key) FROM user_search_terms WHERE term >= ")
-            .bind(w.as_str())
-            .push(" AND term < ")
-            .bind(upper(w));
-        if let Some(a) = after {
-            sql.push(" AND email_key > ").bind(a);
+        if !moved {
+            break;
         }
-        sql.push(") AS k");
     }
-    sql.push(") s");
-    let row = load_by_name!(conn, &sql, KeyRow)?.into_iter().next();
-    Ok(match row {
-        Some(KeyRow { k: Some(k), n }) if n == words.len() as i64 => Start::At(k),
-        _ => Start::Nowhere,
-    })
+    Ok(start.map_or(Start::Unknown, Start::At))
 }
 
 fn load_ids(conn: &mut DbConn, sql: &Sql) -> CoreResult<Vec<String>> {

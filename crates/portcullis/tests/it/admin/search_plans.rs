@@ -143,6 +143,9 @@ async fn every_plan_pages_like_a_plain_filter() {
             q("far"),
             q("zz"),
             q("common ada"),
+            // The first user both match is far from each word's first.
+            q("common radia"),
+            q("radia common"),
             q("a"),
             q("ada01@example.com"),
             q("nobody"),
