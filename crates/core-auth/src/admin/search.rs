@@ -495,7 +495,7 @@ pub fn search_with(conn: &mut DbConn, q: &UserQuery, plan: Plan) -> CoreResult<P
             let again = if walked.len() as i64 > limit {
                 None
             } else {
-                match first_match_key(conn, &conds, q.after.as_deref())? {
+                match first_match_key(conn, &conds, &q, sqlite)? {
                     Start::Nowhere => {
                         return Ok(Page {
                             users: vec![],
@@ -560,7 +560,16 @@ const LEAPFROG_PASSES: usize = 8;
 /// [`LEAPFROG_PASSES`] end. Each step is one pass over a word's range of
 /// the primary key (the key is in the term row); the database compares
 /// the keys, in the collation that orders the users.
-fn first_match_key(conn: &mut DbConn, conds: &[Cond], after: Option<&str>) -> CoreResult<Start> {
+///
+/// The account flags of the query take part as steps of their own (the
+/// users' partial indexes are in email order), so matches that are rare
+/// among the flagged accounts are found too.
+fn first_match_key(
+    conn: &mut DbConn,
+    conds: &[Cond],
+    q: &UserQuery,
+    sqlite: bool,
+) -> CoreResult<Start> {
     let words: Vec<&String> = conds
         .iter()
         .filter_map(|c| match c {
@@ -571,15 +580,26 @@ fn first_match_key(conn: &mut DbConn, conds: &[Cond], after: Option<&str>) -> Co
     if words.is_empty() {
         return Ok(Start::Unknown);
     }
+    let flagged = q.disabled.is_some() || q.unverified;
+    let after = q.after.as_deref();
     let mut start: Option<String> = None;
     for _ in 0..LEAPFROG_PASSES {
         let mut moved = false;
-        for w in &words {
+        for step in words.iter().map(Some).chain(flagged.then_some(None)) {
             let mut sql = Sql::default();
-            sql.push("SELECT MIN(email_key) AS k FROM user_search_terms WHERE term >= ")
-                .bind(w.as_str())
-                .push(" AND term < ")
-                .bind(upper(w));
+            match step {
+                Some(w) => {
+                    sql.push("SELECT MIN(email_key) AS k FROM user_search_terms WHERE term >= ")
+                        .bind(w.as_str())
+                        .push(" AND term < ")
+                        .bind(upper(w));
+                }
+                None => {
+                    sql.push("SELECT MIN(email_key) AS k FROM users u WHERE ");
+                    sql.push(if sqlite { "1 = 1" } else { "TRUE" });
+                    flags(&mut sql, q, sqlite);
+                }
+            }
             match (&start, after) {
                 (Some(s), _) => {
                     sql.push(" AND email_key >= ").bind(s.as_str());
