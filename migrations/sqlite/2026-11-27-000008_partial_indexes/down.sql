@@ -1,0 +1,12 @@
+DROP INDEX audit_log_subject;
+CREATE INDEX audit_log_subject ON audit_log (subject_user_id, at);
+DROP INDEX audit_log_actor;
+CREATE INDEX audit_log_actor ON audit_log (actor_user_id, at);
+DROP INDEX audit_log_client;
+CREATE INDEX audit_log_client ON audit_log (client_id, at);
+DROP INDEX access_tokens_grant;
+CREATE INDEX access_tokens_grant ON access_tokens (grant_id);
+DROP INDEX access_tokens_user;
+CREATE INDEX access_tokens_user ON access_tokens (user_id);
+DROP INDEX access_tokens_sid;
+CREATE INDEX access_tokens_sid ON access_tokens (sid);
