@@ -98,6 +98,34 @@ impl Browser {
     }
 }
 
+/// Waits (up to a minute) until the element `css` shows a text that
+/// contains `want`, and returns it. After a click the browser may still
+/// show the old page, or replace an element while it is read (a stale
+/// element): both are looked at again, never taken for the answer.
+pub async fn see(client: &Client, css: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = String::from("(no such element)");
+    loop {
+        if let Ok(e) = client.find(fantoccini::Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.contains(want) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            let url = client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            panic!("{css} on {url} never showed {want:?}; last seen: {last:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();

@@ -1,6 +1,7 @@
 //! The pages in a real browser (headless Chromium).
 
 use fantoccini::{Client, Locator};
+use testkit::browser::see;
 use testkit::{Browser, TestServer};
 
 use crate::util::PASSWORD;
@@ -21,16 +22,6 @@ async fn submit(b: &Client) {
         .click()
         .await
         .unwrap();
-}
-
-async fn text(b: &Client, css: &str) -> String {
-    b.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 async fn at(b: &Client, srv: &TestServer, path: &str) {
@@ -56,7 +47,7 @@ async fn register_verify_reset_and_sign_in_in_a_browser() {
     fill(b, "#password", "short").await;
     submit(b).await;
     // Refused: the error is shown and the typed values are still there.
-    assert!(text(b, "#password-error").await.contains("at least 8"));
+    see(b, "#password-error", "at least 8").await;
     let name = b
         .find(Locator::Css("#name"))
         .await
@@ -67,7 +58,7 @@ async fn register_verify_reset_and_sign_in_in_a_browser() {
     assert_eq!(name.as_deref(), Some("Katherine Johnson"));
     fill(b, "#password", PASSWORD).await;
     submit(b).await;
-    assert_eq!(text(b, "h1").await, "Check your inbox");
+    assert_eq!(see(b, "h1", "Check your inbox").await, "Check your inbox");
 
     // The mailed link verifies the address.
     let mail = srv
@@ -77,22 +68,25 @@ async fn register_verify_reset_and_sign_in_in_a_browser() {
         .expect("a verification mail");
     assert_eq!(mail.subject, "Confirm your email address");
     b.goto(&mail.link("/verify-email").unwrap()).await.unwrap();
-    assert_eq!(text(b, "h1").await, "Email address confirmed");
+    assert_eq!(
+        see(b, "h1", "Email address confirmed").await,
+        "Email address confirmed"
+    );
 
     b.goto(&srv.at("/login")).await.unwrap();
     fill(b, "#email", "katherine@example.com").await;
     fill(b, "#password", PASSWORD).await;
     submit(b).await;
     at(b, &srv, "/account").await;
-    assert_eq!(text(b, "h1").await, "Katherine Johnson");
-    assert!(text(b, "dl.details").await.contains("verified"));
+    assert_eq!(see(b, "h1", "Katherine Johnson").await, "Katherine Johnson");
+    see(b, "dl.details", "verified").await;
     b.find(Locator::Css("header button[type=submit]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    assert!(text(b, ".alert.success").await.contains("signed out"));
+    see(b, ".alert.success", "signed out").await;
 
     // Forgot the password: the mailed link sets a new one.
     b.goto(&srv.at("/login")).await.unwrap();
@@ -105,7 +99,7 @@ async fn register_verify_reset_and_sign_in_in_a_browser() {
     at(b, &srv, "/forgot-password").await;
     fill(b, "#email", "katherine@example.com").await;
     submit(b).await;
-    assert_eq!(text(b, "h1").await, "Check your inbox");
+    assert_eq!(see(b, "h1", "Check your inbox").await, "Check your inbox");
     let mail = srv
         .mails_to("katherine@example.com")
         .await
@@ -117,7 +111,7 @@ async fn register_verify_reset_and_sign_in_in_a_browser() {
         .unwrap();
     fill(b, "#password", "a brand new passphrase").await;
     submit(b).await;
-    assert_eq!(text(b, "h1").await, "Password changed");
+    assert_eq!(see(b, "h1", "Password changed").await, "Password changed");
 
     b.goto(&srv.at("/account")).await.unwrap();
     b.wait()

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use fantoccini::{Client, Locator};
 use serde_json::Value;
+use testkit::browser::see;
 use testkit::{Browser, TestServer};
 
 use crate::util::PASSWORD;
@@ -81,7 +82,7 @@ async fn admin_journeys_in_a_browser() {
     fill(b, "#email", "root@example.com").await;
     fill(b, "#password", PASSWORD).await;
     click(b, "main button[type=submit]").await;
-    assert_eq!(text(b, "h1").await, "Dashboard");
+    assert_eq!(see(b, "h1", "Dashboard").await, "Dashboard");
 
     // Create a user: the invitation lets them choose a password.
     click(b, "a[href='/admin/users']").await;
@@ -89,10 +90,8 @@ async fn admin_journeys_in_a_browser() {
     fill(b, "#name", "Marie Curie").await;
     fill(b, "#email", "marie@example.com").await;
     click(b, "#save").await;
-    assert_eq!(text(b, "#user-name").await, "Marie Curie");
-    assert!(text(b, ".alert.success")
-        .await
-        .contains("invitation was sent"));
+    assert_eq!(see(b, "#user-name", "Marie Curie").await, "Marie Curie");
+    see(b, ".alert.success", "invitation was sent").await;
     let link = srv
         .mails_to("marie@example.com")
         .await
@@ -119,7 +118,7 @@ async fn admin_journeys_in_a_browser() {
     b.goto(&srv.at("/admin/users")).await.unwrap();
     fill(b, "#q", "curi").await;
     click(b, "#search-button").await;
-    assert!(text(b, "#users tbody").await.contains("marie@example.com"));
+    see(b, "#users tbody", "marie@example.com").await;
     b.find(Locator::LinkText("Marie Curie"))
         .await
         .unwrap()
@@ -127,7 +126,7 @@ async fn admin_journeys_in_a_browser() {
         .await
         .unwrap();
     click(b, "#disable").await;
-    assert_eq!(text(b, "#status").await, "disabled");
+    assert_eq!(see(b, "#status", "disabled").await, "disabled");
     let r = srv
         .submit(
             &srv.client(),
@@ -163,7 +162,7 @@ async fn admin_journeys_in_a_browser() {
     b.goto(&srv.at(&format!("/admin/clients/{client_id}")))
         .await
         .unwrap();
-    assert_eq!(text(b, "#client-id").await, client_id);
+    assert_eq!(see(b, "#client-id", &client_id).await, client_id);
     assert!(
         b.find(Locator::Css("#client-secret")).await.is_err(),
         "never shown again"
@@ -175,9 +174,7 @@ async fn admin_journeys_in_a_browser() {
     b.goto(&srv.at("/admin/keys")).await.unwrap();
     let old_active = active_kid(b).await;
     click(b, "#rotate").await;
-    assert!(text(b, ".alert.success")
-        .await
-        .contains("is now the active key"));
+    see(b, ".alert.success", "is now the active key").await;
     let new_active = active_kid(b).await;
     assert_ne!(new_active, old_active);
     let after = kids(&srv).await;

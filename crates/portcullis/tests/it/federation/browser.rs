@@ -4,6 +4,7 @@
 
 use core_auth::federation::UpstreamProvider;
 use fantoccini::{Client, Locator};
+use testkit::browser::see;
 use testkit::{Browser, TestServer};
 
 use super::two_servers::upstream;
@@ -108,7 +109,7 @@ async fn signing_in_and_linking_through_an_upstream_portcullis_in_a_browser() {
     click(b, "main button[type=submit]").await;
     // Back at the downstream, signed in as a new account.
     at(b, &down.at("/account")).await;
-    assert_eq!(text(b, "h1").await, "Fed Person");
+    assert_eq!(see(b, "h1", "Fed Person").await, "Fed Person");
     let ways = text(b, ".link-list").await;
     assert!(ways.contains("Upstream"), "{ways}");
     assert!(ways.contains("Your only way to sign in"), "{ways}");
@@ -121,9 +122,7 @@ async fn signing_in_and_linking_through_an_upstream_portcullis_in_a_browser() {
         .for_element(Locator::Css(".alert.success"))
         .await
         .unwrap();
-    assert!(text(b, ".alert.success")
-        .await
-        .contains("Your Again account is linked"));
+    see(b, ".alert.success", "Your Again account is linked").await;
     assert_eq!(
         b.find_all(Locator::Css("form[action='/account/links/remove']"))
             .await
@@ -138,7 +137,7 @@ async fn signing_in_and_linking_through_an_upstream_portcullis_in_a_browser() {
     b.goto(&down.at("/login")).await.unwrap();
     click(b, "a[data-provider=up]").await;
     at(b, &down.at("/account")).await;
-    assert_eq!(text(b, "h1").await, "Fed Person");
+    assert_eq!(see(b, "h1", "Fed Person").await, "Fed Person");
     assert_eq!(crate::util::user_count(&down).await, 1);
     browser.close().await;
 }
