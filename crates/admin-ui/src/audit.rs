@@ -65,6 +65,7 @@ pub const EVENTS: &[&str] = &[
     "admin_session_revoked",
     "admin_throttle_cleared",
     "admin_reauth",
+    "reauth",
     "admin_role_created",
     "admin_role_renamed",
     "admin_role_deleted",

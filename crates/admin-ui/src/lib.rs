@@ -24,6 +24,8 @@ pub use guard::RequireAdmin;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);
     cfg.route("/admin", web::get().to(dashboard::show))
+        .route("/admin/reauth", web::get().to(reauth::show))
+        .route("/admin/reauth", web::post().to(reauth::submit))
         .route(
             "/admin/throttles/{kind}/{key}/clear",
             web::post().to(dashboard::clear_throttle),

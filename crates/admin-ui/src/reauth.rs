@@ -7,6 +7,11 @@
 //! goes ahead in that same request. A form that carries a secret (an
 //! upstream provider's client secret) has the password field itself
 //! instead ([`check_inline`]), so that the secret is never sent back.
+//!
+//! Whoever has linked an upstream provider may confirm with a fresh
+//! sign-in there instead (`POST /login/upstream/{id}/reauth`): they come
+//! back to the page they were on and do the action again. An account
+//! without a password (created through a provider) has only that way.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -21,6 +26,7 @@ use oidc_endpoints::util::render;
 use oidc_endpoints::{auditing, AppContext, PageError};
 
 use crate::fields::Fields;
+use crate::guard::RequireAdmin;
 use crate::view::{frame, Chrome};
 
 /// How old a sign-in may be for a sensitive action.
@@ -36,6 +42,40 @@ struct ReauthPage {
     what: String,
     hidden: Vec<(String, String)>,
     error: Option<String>,
+    has_password: bool,
+    /// Linked, enabled providers: (id, display name).
+    providers: Vec<(String, String)>,
+    /// Where a provider round trip comes back to.
+    back: String,
+    csrf: String,
+}
+
+/// The enabled providers linked to `admin`'s account: (id, display name).
+async fn linked_providers(
+    ctx: &web::Data<AppContext>,
+    admin: &CurrentUser,
+) -> Result<Vec<(String, String)>, PageError> {
+    let uid = admin.id().to_string();
+    let links = ctx
+        .db(move |c| core_auth::federation::links::for_user(c, &uid))
+        .await?;
+    Ok(oidc_endpoints::upstream::enabled(ctx)
+        .await?
+        .into_iter()
+        .filter(|p| links.iter().any(|l| l.provider == p.id))
+        .map(|p| (p.id, p.display_name))
+        .collect())
+}
+
+/// The local page the request came from (its `Referer`), where a provider
+/// round trip returns: the action is done again from there.
+fn came_from(req: &HttpRequest, ctx: &AppContext) -> String {
+    req.headers()
+        .get(actix_web::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.strip_prefix(ctx.config.issuer.trim_end_matches('/')))
+        .and_then(oidc_endpoints::util::local_path)
+        .unwrap_or_else(|| "/admin".into())
 }
 
 /// Whether a sensitive action needs the password now.
@@ -103,6 +143,12 @@ pub async fn check_inline(
         return Ok(None);
     }
     let password = fields.get(FIELD).to_string();
+    if admin.user.user.password_hash.is_none() {
+        return Ok(Some((
+            StatusCode::OK,
+            "Your account has no password: confirm it is you at /admin/reauth (with an account linked to yours), then save again.".into(),
+        )));
+    }
     if password.is_empty() {
         return Ok(Some((
             StatusCode::OK,
@@ -140,27 +186,127 @@ pub async fn gate(
         }
         error = Some("That password is not right.".to_string());
     }
-    let (layout, chrome) = frame(session, admin, "Confirm your password", "")?;
     let hidden = fields
         .0
         .iter()
         .filter(|(k, _)| k != FIELD)
         .cloned()
         .collect();
+    let back = came_from(req, ctx);
+    page(ctx, session, admin, req.path(), what, hidden, error, &back)
+        .await
+        .map(Some)
+}
+
+/// The password page (and the linked providers' buttons).
+#[allow(clippy::too_many_arguments)]
+async fn page(
+    ctx: &web::Data<AppContext>,
+    session: &Session,
+    admin: &CurrentUser,
+    action: &str,
+    what: &str,
+    hidden: Vec<(String, String)>,
+    error: Option<String>,
+    back: &str,
+) -> Result<HttpResponse, PageError> {
+    let title = if admin.user.user.password_hash.is_some() {
+        "Confirm your password"
+    } else {
+        "Confirm it is you"
+    };
+    let (layout, chrome) = frame(session, admin, title, "")?;
+    let providers = linked_providers(ctx, admin).await?;
+    let csrf = oidc_endpoints::csrf::token(session)?;
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
     };
-    Ok(Some(render(
+    Ok(render(
         status,
         &ReauthPage {
             layout,
             admin: chrome,
-            action: req.path().to_string(),
+            action: action.to_string(),
             what: what.to_string(),
             hidden,
             error,
+            has_password: admin.user.user.password_hash.is_some(),
+            providers,
+            back: back.to_string(),
+            csrf,
         },
-    )))
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+/// `GET /admin/reauth?next=`: confirm who you are now, then go on to
+/// `next` (for forms that ask inline, when the account has no password).
+pub async fn show(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
+    let next = oidc_endpoints::util::local_path(&q.next).unwrap_or_else(|| "/admin".into());
+    let hidden = vec![
+        (
+            "csrf_token".to_string(),
+            oidc_endpoints::csrf::token(&session)?,
+        ),
+        ("next".to_string(), next.clone()),
+    ];
+    page(
+        &ctx,
+        &session,
+        &admin,
+        "/admin/reauth",
+        "go on",
+        hidden,
+        None,
+        &next,
+    )
+    .await
+}
+
+/// `POST /admin/reauth`: the password, then on to `next`.
+pub async fn submit(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: Session,
+    RequireAdmin(admin): RequireAdmin,
+    fields: Fields,
+) -> Result<HttpResponse, PageError> {
+    oidc_endpoints::csrf::verify(&session, fields.get("csrf_token"))?;
+    let next =
+        oidc_endpoints::util::local_path(fields.get("next")).unwrap_or_else(|| "/admin".into());
+    let password = fields.get(FIELD).to_string();
+    if !password.is_empty() && confirm(&req, &ctx, &session, &admin, password).await? {
+        return Ok(oidc_endpoints::util::see_other(&next));
+    }
+    let hidden = vec![
+        (
+            "csrf_token".to_string(),
+            oidc_endpoints::csrf::token(&session)?,
+        ),
+        ("next".to_string(), next.clone()),
+    ];
+    let error = Some("That password is not right.".to_string());
+    page(
+        &ctx,
+        &session,
+        &admin,
+        "/admin/reauth",
+        "go on",
+        hidden,
+        error,
+        &next,
+    )
+    .await
 }

@@ -26,6 +26,11 @@ pub struct PendingLogin {
     pub next: String,
     /// Empty for a sign-in; the signed-in user's id when adding a link.
     pub link_user_id: String,
+    /// The signed-in user's id when they confirm who they are through a
+    /// provider they linked (a fresh sign-in there instead of the
+    /// password, e.g. before a sensitive action in the admin console).
+    #[serde(default)]
+    pub reauth_user_id: String,
     pub started_at: UnixTime,
 }
 
@@ -43,8 +48,22 @@ impl PendingLogin {
             ),
             next: next.to_string(),
             link_user_id: link_user_id.to_string(),
+            reauth_user_id: String::new(),
             started_at: now,
         }
+    }
+
+    /// A redirect for `user_id` to confirm who they are (see
+    /// [`PendingLogin::reauth_user_id`]).
+    pub fn for_reauth(provider: &str, next: &str, user_id: &str, now: UnixTime) -> Self {
+        Self {
+            reauth_user_id: user_id.to_string(),
+            ..Self::new(provider, next, "", now)
+        }
+    }
+
+    pub fn is_reauth(&self) -> bool {
+        !self.reauth_user_id.is_empty()
     }
 }
 

@@ -69,7 +69,14 @@ pub async fn callback(
     };
     let linking = !pending.link_user_id.is_empty();
     let next = local_path(&pending.next).unwrap_or_default();
-    let back = || back_to(&next, linking);
+    let reauth = pending.is_reauth();
+    let back = || {
+        if reauth {
+            (next.clone(), "Back")
+        } else {
+            back_to(&next, linking)
+        }
+    };
     let Some(p) = provider(&ctx, &id).await? else {
         return Ok(error_page(
             StatusCode::NOT_FOUND,
@@ -126,6 +133,9 @@ pub async fn callback(
             return Ok(error_page(status, &heading, &message, back()));
         }
     };
+    if reauth {
+        return confirm_identity(&req, &ctx, &session, &user, &p, &who, &pending, &next, now).await;
+    }
     let mode = if linking {
         match &user.0 {
             Some(u) if u.id() == pending.link_user_id => Mode::Link {
@@ -215,4 +225,61 @@ pub async fn callback(
             ))
         }
     }
+}
+
+/// The end of a re-authentication round trip: the identity must be the
+/// provider's link to the signed-in user who started it; then the
+/// session's sign-in time is now. Audited either way (`reauth`).
+#[allow(clippy::too_many_arguments)]
+async fn confirm_identity(
+    req: &HttpRequest,
+    ctx: &web::Data<AppContext>,
+    session: &Session,
+    user: &MaybeUser,
+    p: &core_auth::federation::UpstreamProvider,
+    who: &core_auth::federation::identity::UpstreamIdentity,
+    pending: &core_auth::federation::pending::PendingLogin,
+    next: &str,
+    now: core_auth::UnixTime,
+) -> Result<HttpResponse, PageError> {
+    let back = (next.to_string(), "Back");
+    let Some(current) = user.0.as_ref().filter(|u| u.id() == pending.reauth_user_id) else {
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Signed out",
+            "You were signed out before you came back. Sign in and try again.",
+            back_to("", false),
+        ));
+    };
+    let (pid, subject) = (p.id.clone(), who.subject.clone());
+    let link = ctx
+        .db(move |c| core_auth::federation::links::find(c, &pid, &subject))
+        .await?;
+    let meta = auditing::meta(req, Some(current));
+    if link.is_none_or(|l| l.user_id != current.id()) {
+        let e = Event::failure("reauth")
+            .subject(current.id())
+            .with("method", "upstream")
+            .with("provider", p.id.as_str())
+            .with("reason", "other_account");
+        auditing::record(ctx, meta, e).await;
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Not your linked account",
+            &format!(
+                "You signed in to {} as someone whose account is not linked to yours here, so nothing was confirmed.",
+                p.display_name
+            ),
+            back,
+        ));
+    }
+    session
+        .insert(core_auth::sessions::keys::AUTH_TIME, now)
+        .map_err(super::session_err)?;
+    let e = Event::success("reauth")
+        .subject(current.id())
+        .with("method", "upstream")
+        .with("provider", p.id.as_str());
+    auditing::record(ctx, meta, e).await;
+    Ok(see_other(if next.is_empty() { "/account" } else { next }))
 }

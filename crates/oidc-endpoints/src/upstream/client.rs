@@ -330,15 +330,22 @@ impl Upstreams {
                 let meta = self.metadata(p, now, false).await?;
                 let client = Self::oidc_client(p, &meta, redirect_uri)?;
                 let nonce = pending.nonce.clone();
-                let (url, _, _) = client
+                let mut request = client
                     .authorize_url(
                         CoreAuthenticationFlow::AuthorizationCode,
                         move || CsrfToken::new(state),
                         move || Nonce::new(nonce),
                     )
                     .add_scopes(scopes)
-                    .set_pkce_challenge(pkce(pending))
-                    .url();
+                    .set_pkce_challenge(pkce(pending));
+                if pending.is_reauth() {
+                    // Confirming who someone is: the provider must ask
+                    // for their credentials again, not reuse its session.
+                    request = request
+                        .add_prompt(openidconnect::core::CoreAuthPrompt::Login)
+                        .set_max_age(std::time::Duration::ZERO);
+                }
+                let (url, _, _) = request.url();
                 Ok(url.to_string())
             }
             Kind::Oauth2 => {

@@ -49,6 +49,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(start::sign_in)),
     )
     .service(
+        web::resource("/login/upstream/{id}/reauth")
+            .wrap(RateLimit(Group::Authorize))
+            .route(web::post().to(start::reauth)),
+    )
+    .service(
         web::resource("/login/upstream/{id}/callback")
             .wrap(RateLimit(Group::Authorize))
             .route(web::get().to(callback::callback)),

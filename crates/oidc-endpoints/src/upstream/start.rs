@@ -1,6 +1,8 @@
 //! Starting a round trip to a provider: from the sign-in page (GET, keeps
-//! `next`) or from the account page to add a link (POST with CSRF, for the
-//! signed-in user).
+//! `next`), from the account page to add a link (POST with CSRF, for the
+//! signed-in user), or to confirm who the signed-in user is through a
+//! provider they linked (POST with CSRF; the admin console's password
+//! check offers it).
 
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -91,6 +93,44 @@ pub async fn link(
     })
 }
 
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ReauthForm {
+    csrf_token: String,
+    next: String,
+}
+
+/// `POST /login/upstream/{id}/reauth`: the signed-in user confirms who they
+/// are with a fresh sign-in at provider `id` (OpenID Connect providers are
+/// asked for `prompt=login` and `max_age=0`), instead of their password.
+/// Only a provider linked to their account will do; the callback checks
+/// that the identity is that link, then the session's sign-in time is now.
+pub async fn reauth(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: CurrentUser,
+    id: web::Path<String>,
+    form: Form<ReauthForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let Some(p) = provider(&ctx, &id).await? else {
+        return Err(PageError::NotFound);
+    };
+    let (uid, pid) = (user.id().to_string(), p.id.clone());
+    let linked = ctx
+        .db(move |c| core_auth::federation::links::for_user(c, &uid))
+        .await?
+        .iter()
+        .any(|l| l.provider == pid);
+    if !linked {
+        return Err(PageError::NotFound);
+    }
+    let next = local_path(&form.next).unwrap_or_else(|| "/account".into());
+    let now = ctx.now();
+    let pending = PendingLogin::for_reauth(&p.id, &next, user.id(), now);
+    redirect(&ctx, &session, &p, pending, &next, true).await
+}
+
 async fn begin(
     ctx: &AppContext,
     session: &Session,
@@ -100,6 +140,18 @@ async fn begin(
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let pending = PendingLogin::new(&p.id, next, link_user_id, now);
+    redirect(ctx, session, p, pending, next, !link_user_id.is_empty()).await
+}
+
+async fn redirect(
+    ctx: &AppContext,
+    session: &Session,
+    p: &UpstreamProvider,
+    pending: PendingLogin,
+    next: &str,
+    signed_in: bool,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now();
     let redirect_uri = p.redirect_uri(&ctx.config.issuer);
     match ctx
         .upstream
@@ -121,7 +173,7 @@ async fn begin(
                     "We could not reach {} to sign you in. Please try again in a moment, or sign in another way.",
                     p.display_name
                 ),
-                back_to(next, !link_user_id.is_empty()),
+                back_to(next, signed_in),
             ))
         }
     }

@@ -6,6 +6,7 @@
 mod audit;
 mod browser;
 pub(crate) mod fake;
+mod reauth;
 mod register_page;
 mod two_servers;
 
