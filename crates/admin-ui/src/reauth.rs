@@ -50,23 +50,6 @@ struct ReauthPage {
     csrf: String,
 }
 
-/// The enabled providers linked to `admin`'s account: (id, display name).
-async fn linked_providers(
-    ctx: &web::Data<AppContext>,
-    admin: &CurrentUser,
-) -> Result<Vec<(String, String)>, PageError> {
-    let uid = admin.id().to_string();
-    let links = ctx
-        .db(move |c| core_auth::federation::links::for_user(c, &uid))
-        .await?;
-    Ok(oidc_endpoints::upstream::enabled(ctx)
-        .await?
-        .into_iter()
-        .filter(|p| links.iter().any(|l| l.provider == p.id))
-        .map(|p| (p.id, p.display_name))
-        .collect())
-}
-
 /// The local page the request came from (its `Referer`), where a provider
 /// round trip returns: the action is done again from there.
 fn came_from(req: &HttpRequest, ctx: &AppContext) -> String {
@@ -216,7 +199,7 @@ async fn page(
         "Confirm it is you"
     };
     let (layout, chrome) = frame(session, admin, title, "")?;
-    let providers = linked_providers(ctx, admin).await?;
+    let providers = oidc_endpoints::upstream::linked_providers(ctx, admin.id()).await?;
     let csrf = oidc_endpoints::csrf::token(session)?;
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED

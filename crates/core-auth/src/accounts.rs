@@ -332,6 +332,33 @@ pub fn reset_password(
     })
 }
 
+/// How the person showed it is them before an account change.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// Their current password.
+    Password(&'a Secret),
+    /// A fresh sign-in (the caller checked how recent): only for an
+    /// account without a password, which signs in through a provider.
+    RecentSignIn,
+}
+
+fn check_proof(
+    pw: &Passwords,
+    user: &User,
+    proof: Proof<'_>,
+    field: &'static str,
+) -> CoreResult<()> {
+    match proof {
+        Proof::Password(p) => check_current_password(pw, user, p, field),
+        Proof::RecentSignIn if user.password_hash.is_none() => Ok(()),
+        Proof::RecentSignIn => {
+            let mut v = ValidationErrors::default();
+            v.add(field, "Enter your password.");
+            Err(CoreError::Validation(v))
+        }
+    }
+}
+
 fn check_current_password(
     pw: &Passwords,
     user: &User,
@@ -400,7 +427,7 @@ pub fn request_email_change(
     pw: &Passwords,
     m: Mailer<'_>,
     user_id: &str,
-    password: &Secret,
+    proof: Proof<'_>,
     new_email: &str,
     now: UnixTime,
 ) -> CoreResult<()> {
@@ -417,7 +444,7 @@ pub fn request_email_change(
             None
         }
     };
-    if let Err(CoreError::Validation(e)) = check_current_password(pw, &user, password, "password") {
+    if let Err(CoreError::Validation(e)) = check_proof(pw, &user, proof, "password") {
         v.0.extend(e.0);
     }
     v.into_result()?;

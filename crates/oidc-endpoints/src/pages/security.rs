@@ -1,4 +1,8 @@
 //! Changing the password and the email address (both need the password).
+//! An account without a password (it signs in through a provider) changes
+//! its address after a fresh sign-in at a provider linked to it: the page
+//! offers "Confirm with …", and for ten minutes after that no password is
+//! asked.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -28,6 +32,18 @@ struct SecurityPage {
     notice: Option<String>,
     min_length: usize,
     max_length: usize,
+    has_password: bool,
+    /// No password, and a sign-in recent enough to change the address.
+    confirmed: bool,
+    /// Linked, enabled providers: (id, display name).
+    providers: Vec<(String, String)>,
+}
+
+/// How recent a sign-in must be to change the address without a password.
+const RECENT_SECS: i64 = 600;
+
+fn recently_signed_in(ctx: &AppContext, user: &CurrentUser) -> bool {
+    ctx.now() - user.auth_time <= RECENT_SECS
 }
 
 impl SecurityPage {
@@ -36,15 +52,21 @@ impl SecurityPage {
     }
 }
 
-fn page(
+async fn page(
     ctx: &AppContext,
     user: &CurrentUser,
     csrf: &str,
     new_email: String,
     errors: ValidationErrors,
     notice: Option<String>,
-) -> SecurityPage {
-    SecurityPage {
+) -> Result<SecurityPage, PageError> {
+    let has_password = user.user.user.password_hash.is_some();
+    let providers = if has_password {
+        vec![]
+    } else {
+        crate::upstream::linked_providers(ctx, user.id()).await?
+    };
+    Ok(SecurityPage {
         layout: Layout::for_user("Password and email", user, csrf),
         email: user.user.user.email.clone(),
         new_email,
@@ -52,7 +74,10 @@ fn page(
         notice,
         min_length: ctx.config.password.min_length,
         max_length: ctx.config.password.max_length,
-    }
+        has_password,
+        confirmed: !has_password && recently_signed_in(ctx, user),
+        providers,
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -87,7 +112,8 @@ pub async fn show(
             String::new(),
             ValidationErrors::default(),
             notice,
-        ),
+        )
+        .await?,
     ))
 }
 
@@ -142,7 +168,7 @@ pub async fn change_password(
             let csrf = csrf::token(&session)?;
             Ok(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page(&ctx, &user, &csrf, String::new(), v, None),
+                &page(&ctx, &user, &csrf, String::new(), v, None).await?,
             ))
         }
         Err(e) => Err(e.into()),
@@ -168,14 +194,33 @@ pub async fn change_email(
     let form = form.into_inner();
     let (uid, now) = (user.id().to_string(), ctx.now());
     let (password, new_email) = (form.password, form.new_email.clone());
+    let has_password = user.user.user.password_hash.is_some();
+    if !has_password && !recently_signed_in(&ctx, &user) {
+        let mut v = ValidationErrors::default();
+        v.add(
+            "password",
+            "Your account has no password: first confirm it is you with an account linked to yours, below.",
+        );
+        let csrf = csrf::token(&session)?;
+        let typed = form.new_email.chars().take(254).collect();
+        return Ok(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(&ctx, &user, &csrf, typed, v, None).await?,
+        ));
+    }
     let r = ctx
         .run(move |ctx| {
+            let proof = if has_password {
+                accounts::Proof::Password(&password)
+            } else {
+                accounts::Proof::RecentSignIn
+            };
             accounts::request_email_change(
                 &ctx.pool,
                 &ctx.passwords,
                 ctx.mailer(),
                 &uid,
-                &password,
+                proof,
                 &new_email,
                 now,
             )
@@ -196,7 +241,7 @@ pub async fn change_email(
             let typed = form.new_email.chars().take(254).collect();
             Ok(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page(&ctx, &user, &csrf, typed, v, None),
+                &page(&ctx, &user, &csrf, typed, v, None).await?,
             ))
         }
         Err(e) => Err(e.into()),

@@ -101,3 +101,21 @@ pub async fn enabled(ctx: &AppContext) -> Result<Vec<UpstreamProvider>, PageErro
         .filter(|p| p.enabled)
         .collect())
 }
+
+/// The enabled providers linked to the user `user_id`: (id, display name),
+/// for "Confirm with …" buttons (`POST /login/upstream/{id}/reauth`).
+pub async fn linked_providers(
+    ctx: &AppContext,
+    user_id: &str,
+) -> Result<Vec<(String, String)>, PageError> {
+    let uid = user_id.to_string();
+    let links = ctx
+        .db(move |c| core_auth::federation::links::for_user(c, &uid))
+        .await?;
+    Ok(enabled(ctx)
+        .await?
+        .into_iter()
+        .filter(|p| links.iter().any(|l| l.provider == p.id))
+        .map(|p| (p.id, p.display_name))
+        .collect())
+}

@@ -1,7 +1,8 @@
 //! Confirming who you are through a linked provider instead of a password:
 //! an administrator who signed up through a provider (no password) meets
 //! the console's ten-minute check, signs in again at the provider (asked
-//! for `prompt=login`), and only the identity linked to them counts.
+//! for `prompt=login`), and only the identity linked to them counts. The
+//! same fresh sign-in lets such an account change its email address.
 
 use super::*;
 
@@ -33,7 +34,7 @@ async fn reauth_events(srv: &TestServer) -> Vec<core_auth::audit::Row> {
 /// Starts the round trip from the password page's button; returns the
 /// provider's authorization URL.
 async fn confirm_with(srv: &TestServer, b: &reqwest::Client, next: &str) -> String {
-    let token = csrf_of(srv, b, "/admin/keys").await;
+    let token = csrf_of(srv, b, "/account/security").await;
     let r = b
         .post(srv.at("/login/upstream/corp/reauth"))
         .form(&[("csrf_token", token.as_str()), ("next", next)])
@@ -157,5 +158,80 @@ async fn an_administrator_without_a_password_confirms_through_the_linked_provide
         .map(|l| l.to_str().unwrap().to_string())
         .unwrap_or_default();
     assert!(!to.starts_with(&fake.url), "{} {to}", r.status());
+    fake.stop().await;
+}
+
+#[actix_web::test]
+async fn an_account_without_a_password_changes_its_address_after_a_fresh_sign_in() {
+    let fake = Fake::start();
+    let srv = TestServer::start_with(|c| {
+        c.upstream.push(UpstreamProvider {
+            display_name: "Corp".into(),
+            allow_registration: true,
+            ..fake_provider("corp", &fake)
+        })
+    })
+    .await;
+    let b = srv.client();
+    let r = through_fake(
+        &srv,
+        &fake,
+        &b,
+        "corp",
+        json!({"email": "ida@example.com", "email_verified": true}),
+    )
+    .await;
+    assert_eq!(location(&r), "/account");
+    let change = |to: &'static str| {
+        let (srv, b) = (&srv, &b);
+        async move {
+            let token = csrf_of(srv, b, "/account/security").await;
+            b.post(srv.at("/account/email"))
+                .form(&[("csrf_token", token.as_str()), ("new_email", to)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Just signed in: no password asked (the account has none).
+    let (_, page) = srv.get(&b, "/account/security").await;
+    assert!(page.contains("id=\"confirmed\""), "{page}");
+    assert!(!page.contains("name=\"password\""), "{page}");
+    assert!(page.contains("id=\"no-password\""), "{page}");
+    let r = change("ida.new@example.com").await;
+    assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+    assert_eq!(srv.mails_to("ida.new@example.com").await.len(), 1);
+
+    // Eleven minutes later: refused, with the way to confirm.
+    srv.clock.advance(11 * 60);
+    let r = change("ida.other@example.com").await;
+    assert_eq!(r.status().as_u16(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Your account has no password"), "{page}");
+    assert!(
+        page.contains("value=\"ida.other@example.com\""),
+        "typed value kept"
+    );
+    assert!(
+        page.contains("action=\"/login/upstream/corp/reauth\""),
+        "{page}"
+    );
+    assert!(srv.mails_to("ida.other@example.com").await.is_empty());
+
+    // A fresh sign-in at the linked provider, back to the page, and it goes.
+    let url = confirm_with(&srv, &b, "/account/security").await;
+    let q = query(&url);
+    fake.id_token(
+        CLIENT_ID,
+        &q["nonce"],
+        srv.ctx.now(),
+        json!({"email": "ida@example.com", "email_verified": true}),
+    );
+    let r = callback(&srv, &b, "corp", &q["state"]).await;
+    assert_eq!(location(&r), "/account/security");
+    let r = change("ida.other@example.com").await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(srv.mails_to("ida.other@example.com").await.len(), 1);
     fake.stop().await;
 }
