@@ -193,7 +193,8 @@ async fn page(
     error: Option<String>,
     back: &str,
 ) -> Result<HttpResponse, PageError> {
-    let title = if admin.user.user.password_hash.is_some() {
+    let has_password = admin.user.user.password_hash.is_some();
+    let title = if has_password {
         "Confirm your password"
     } else {
         "Confirm it is you"
@@ -215,7 +216,7 @@ async fn page(
             what: what.to_string(),
             hidden,
             error,
-            has_password: admin.user.user.password_hash.is_some(),
+            has_password,
             providers,
             back: back.to_string(),
             csrf,
@@ -229,6 +230,35 @@ pub struct NextQuery {
     next: String,
 }
 
+/// The page of `/admin/reauth`: its password form posts back there with
+/// `next`, where the administrator goes on to.
+async fn standalone(
+    ctx: &web::Data<AppContext>,
+    session: &Session,
+    admin: &CurrentUser,
+    next: &str,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let hidden = vec![
+        (
+            "csrf_token".to_string(),
+            oidc_endpoints::csrf::token(session)?,
+        ),
+        ("next".to_string(), next.to_string()),
+    ];
+    page(
+        ctx,
+        session,
+        admin,
+        "/admin/reauth",
+        "go on",
+        hidden,
+        error,
+        next,
+    )
+    .await
+}
+
 /// `GET /admin/reauth?next=`: confirm who you are now, then go on to
 /// `next` (for forms that ask inline, when the account has no password).
 pub async fn show(
@@ -238,24 +268,7 @@ pub async fn show(
     q: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
     let next = oidc_endpoints::util::local_path(&q.next).unwrap_or_else(|| "/admin".into());
-    let hidden = vec![
-        (
-            "csrf_token".to_string(),
-            oidc_endpoints::csrf::token(&session)?,
-        ),
-        ("next".to_string(), next.clone()),
-    ];
-    page(
-        &ctx,
-        &session,
-        &admin,
-        "/admin/reauth",
-        "go on",
-        hidden,
-        None,
-        &next,
-    )
-    .await
+    standalone(&ctx, &session, &admin, &next, None).await
 }
 
 /// `POST /admin/reauth`: the password, then on to `next`.
@@ -273,23 +286,6 @@ pub async fn submit(
     if !password.is_empty() && confirm(&req, &ctx, &session, &admin, password).await? {
         return Ok(oidc_endpoints::util::see_other(&next));
     }
-    let hidden = vec![
-        (
-            "csrf_token".to_string(),
-            oidc_endpoints::csrf::token(&session)?,
-        ),
-        ("next".to_string(), next.clone()),
-    ];
     let error = Some("That password is not right.".to_string());
-    page(
-        &ctx,
-        &session,
-        &admin,
-        "/admin/reauth",
-        "go on",
-        hidden,
-        error,
-        &next,
-    )
-    .await
+    standalone(&ctx, &session, &admin, &next, error).await
 }

@@ -134,7 +134,7 @@ pub async fn callback(
         }
     };
     if reauth {
-        return confirm_identity(&req, &ctx, &session, &user, &p, &who, &pending, &next, now).await;
+        return confirm_identity(&req, &ctx, &session, &user, &p, &who, &pending).await;
     }
     let mode = if linking {
         match &user.0 {
@@ -230,7 +230,6 @@ pub async fn callback(
 /// The end of a re-authentication round trip: the identity must be the
 /// provider's link to the signed-in user who started it; then the
 /// session's sign-in time is now. Audited either way (`reauth`).
-#[allow(clippy::too_many_arguments)]
 async fn confirm_identity(
     req: &HttpRequest,
     ctx: &web::Data<AppContext>,
@@ -239,10 +238,9 @@ async fn confirm_identity(
     p: &core_auth::federation::UpstreamProvider,
     who: &core_auth::federation::identity::UpstreamIdentity,
     pending: &core_auth::federation::pending::PendingLogin,
-    next: &str,
-    now: core_auth::UnixTime,
 ) -> Result<HttpResponse, PageError> {
-    let back = (next.to_string(), "Back");
+    let next = local_path(&pending.next).unwrap_or_default();
+    let back = (next.clone(), "Back");
     let Some(current) = user.0.as_ref().filter(|u| u.id() == pending.reauth_user_id) else {
         return Ok(error_page(
             StatusCode::FORBIDDEN,
@@ -274,12 +272,12 @@ async fn confirm_identity(
         ));
     }
     session
-        .insert(core_auth::sessions::keys::AUTH_TIME, now)
+        .insert(core_auth::sessions::keys::AUTH_TIME, ctx.now())
         .map_err(super::session_err)?;
     let e = Event::success("reauth")
         .subject(current.id())
         .with("method", "upstream")
         .with("provider", p.id.as_str());
     auditing::record(ctx, meta, e).await;
-    Ok(see_other(if next.is_empty() { "/account" } else { next }))
+    Ok(see_other(if next.is_empty() { "/account" } else { &next }))
 }

@@ -128,7 +128,7 @@ pub async fn reauth(
     let next = local_path(&form.next).unwrap_or_else(|| "/account".into());
     let now = ctx.now();
     let pending = PendingLogin::for_reauth(&p.id, &next, user.id(), now);
-    redirect(&ctx, &session, &p, pending, &next, true).await
+    redirect(&ctx, &session, &p, pending).await
 }
 
 async fn begin(
@@ -140,18 +140,24 @@ async fn begin(
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let pending = PendingLogin::new(&p.id, next, link_user_id, now);
-    redirect(ctx, session, p, pending, next, !link_user_id.is_empty()).await
+    redirect(ctx, session, p, pending).await
 }
 
+/// Off to the provider with `pending` kept in the session; or, when the
+/// provider cannot be reached, a page with the way back.
 async fn redirect(
     ctx: &AppContext,
     session: &Session,
     p: &UpstreamProvider,
     pending: PendingLogin,
-    next: &str,
-    signed_in: bool,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
+    // A signed-in user (adding a link, confirming who they are) goes back
+    // to their account, not to the sign-in page.
+    let back = back_to(
+        &pending.next,
+        !pending.link_user_id.is_empty() || pending.is_reauth(),
+    );
     let redirect_uri = p.redirect_uri(&ctx.config.issuer);
     match ctx
         .upstream
@@ -173,7 +179,7 @@ async fn redirect(
                     "We could not reach {} to sign you in. Please try again in a moment, or sign in another way.",
                     p.display_name
                 ),
-                back_to(next, signed_in),
+                back,
             ))
         }
     }

@@ -235,3 +235,59 @@ async fn an_account_without_a_password_changes_its_address_after_a_fresh_sign_in
     assert_eq!(srv.mails_to("ida.other@example.com").await.len(), 1);
     fake.stop().await;
 }
+
+#[actix_web::test]
+async fn the_confirmation_page_takes_the_password_and_goes_on_to_a_local_page() {
+    let srv = TestServer::start().await;
+    let (admin, _) = crate::admin::admin_browser(&srv, "pat@example.com").await;
+    srv.clock.advance(11 * 60);
+    let (status, page) = srv.get(&admin, "/admin/reauth?next=%2Fadmin%2Fkeys").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("action=\"/admin/reauth\""), "{page}");
+    assert!(page.contains("name=\"reauth_password\""), "{page}");
+    let post = |password: &'static str, next: &'static str| {
+        let (srv, admin, page) = (&srv, &admin, page.clone());
+        async move {
+            let token = html::csrf(&page);
+            admin
+                .post(srv.at("/admin/reauth"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("next", next),
+                    ("reauth_password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post("not the password", "/admin/keys").await;
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("That password is not right."));
+    // Still asked: a sensitive action shows the password page.
+    let (_, keys) = srv.get(&admin, "/admin/keys").await;
+    let r = admin
+        .post(srv.at("/admin/keys/rotate"))
+        .form(&[("csrf_token", html::csrf(&keys).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = post(PASSWORD, "https://elsewhere.example/").await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(location(&r), "/admin", "only local pages");
+    let r = post(PASSWORD, "/admin/keys").await;
+    assert_eq!(location(&r), "/admin/keys");
+    let (_, keys) = srv.get(&admin, "/admin/keys").await;
+    let r = admin
+        .post(srv.at("/admin/keys/rotate"))
+        .form(&[("csrf_token", html::csrf(&keys).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "no longer asked");
+}
