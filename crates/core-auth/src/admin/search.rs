@@ -466,72 +466,70 @@ pub fn search_with(conn: &mut DbConn, q: &UserQuery, plan: Plan) -> CoreResult<P
     if let Some(g) = q.group.as_ref().filter(|g| !g.is_empty()) {
         conds.push(Cond::Group(g.clone()));
     }
-    let sqlite = matches!(conn, DbConn::Sqlite(_));
-    let ids: Vec<String> = if conds.is_empty() {
-        load_ids(conn, &walk(&conds, &q, sqlite, None, limit + 1, None))?
-    } else {
-        let mut best: Option<(usize, i64)> = None;
-        for (i, c) in conds.iter().enumerate() {
-            let n = capped_count(conn, c, plan.candidate_cap)?;
-            if n == 0 {
-                return Ok(Page {
-                    users: vec![],
-                    next: None,
-                });
-            }
-            if best.is_none_or(|(_, b)| n < b) {
-                best = Some((i, n));
-            }
-        }
-        let (d, n) = best.unwrap_or((0, plan.candidate_cap));
-        if n < plan.candidate_cap {
-            load_ids(conn, &from_candidates(&conds, d, &q, sqlite, limit + 1))?
-        } else {
-            let budget = Some(plan.walk_budget);
-            let walked = load_ids(conn, &walk(&conds, &q, sqlite, budget, limit + 1, None))?;
-            // Matches that are dense overall but start far from the cursor
-            // (an address that begins with the name searched for): walk
-            // again from the first user every word matches.
-            let again = if walked.len() as i64 > limit {
-                None
-            } else {
-                match first_match_key(conn, &conds, &q, sqlite)? {
-                    Start::Nowhere => {
-                        return Ok(Page {
-                            users: vec![],
-                            next: None,
-                        })
-                    }
-                    Start::At(key) => Some(load_ids(
-                        conn,
-                        &walk(&conds, &q, sqlite, budget, limit + 1, Some(&key)),
-                    )?),
-                    Start::Unknown => Some(vec![]),
-                }
-            };
-            match again {
-                None => walked,
-                Some(w) if w.len() as i64 > limit => w,
-                Some(_) => {
-                    // Every condition matched at least the cap: tell them
-                    // apart with a higher one, then the fewest drive.
-                    let cap = plan.candidate_cap.saturating_mul(FALLBACK_COUNT_FACTOR);
-                    let mut best = (d, i64::MAX);
-                    for (i, c) in conds.iter().enumerate() {
-                        let n = capped_count(conn, c, cap)?;
-                        if n < best.1 {
-                            best = (i, n);
-                        }
-                    }
-                    load_ids(
-                        conn,
-                        &from_candidates(&conds, best.0, &q, sqlite, limit + 1),
-                    )?
-                }
-            }
-        }
-    };
+    let ids = planned_ids(conn, &conds, &q, plan, limit)?;
     page(conn, ids, limit)
+}
+
+/// The condition with the fewest matches (the first of equals), and how
+/// many it has, counted no further than `cap`; stops at one with none.
+fn fewest(conn: &mut DbConn, conds: &[Cond], cap: i64) -> CoreResult<(usize, i64)> {
+    let mut best = (0, i64::MAX);
+    for (i, c) in conds.iter().enumerate() {
+        let n = capped_count(conn, c, cap)?;
+        if n < best.1 {
+            best = (i, n);
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// The ids of one page (at most `limit` + 1, in email order), by the plan
+/// described at [`search`].
+fn planned_ids(
+    conn: &mut DbConn,
+    conds: &[Cond],
+    q: &UserQuery,
+    plan: Plan,
+    limit: i64,
+) -> CoreResult<Vec<String>> {
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    let rows = limit + 1;
+    if conds.is_empty() {
+        return load_ids(conn, &walk(conds, q, sqlite, None, rows, None));
+    }
+    let (d, n) = fewest(conn, conds, plan.candidate_cap)?;
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    if n < plan.candidate_cap {
+        return load_ids(conn, &from_candidates(conds, d, q, sqlite, rows));
+    }
+    let budget = Some(plan.walk_budget);
+    let walked = load_ids(conn, &walk(conds, q, sqlite, budget, rows, None))?;
+    if walked.len() as i64 > limit {
+        return Ok(walked);
+    }
+    // Matches that are dense overall but start far from the cursor (an
+    // address that begins with the name searched for): walk again from the
+    // first user every word matches.
+    match first_match_key(conn, conds, q, sqlite)? {
+        Start::Nowhere => return Ok(vec![]),
+        Start::At(key) => {
+            let again = load_ids(conn, &walk(conds, q, sqlite, budget, rows, Some(&key)))?;
+            if again.len() as i64 > limit {
+                return Ok(again);
+            }
+        }
+        Start::Unknown => {}
+    }
+    // Every condition matched at least the cap: tell them apart with a
+    // higher one, then the fewest drive.
+    let cap = plan.candidate_cap.saturating_mul(FALLBACK_COUNT_FACTOR);
+    let (d, _) = fewest(conn, conds, cap)?;
+    load_ids(conn, &from_candidates(conds, d, q, sqlite, rows))
 }
 
 enum Start {
