@@ -642,7 +642,10 @@ fn page(conn: &mut DbConn, ids: Vec<String>, limit: i64) -> CoreResult<Page> {
         .filter(users::id.eq_any(&ids))
         .select(User::as_select())
         .load(conn)?;
-    found.sort_by(|a, b| a.email_key.cmp(&b.email_key));
+    // The database's order (its collation orders the email keys, which
+    // may not be byte order): the cursor is the last key it returned.
+    let rank = |id: &str| ids.iter().position(|i| i == id).unwrap_or(usize::MAX);
+    found.sort_by_key(|u| rank(&u.id));
     found.truncate(limit as usize);
     let next = if more {
         found.last().map(|u| u.email_key.clone())
