@@ -60,7 +60,8 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The bcrypt threads: a queue of jobs, served by one low-priority thread
 /// per core.
 struct HashPool {
-    queue: Mutex<mpsc::Sender<Job>>,
+    // `Sender` is `Sync`: callers on any thread send without a lock.
+    queue: mpsc::Sender<Job>,
 }
 
 /// The nice value of the bcrypt threads (0 is normal, 19 the lowest).
@@ -94,9 +95,7 @@ impl HashPool {
                 started += 1;
             }
         }
-        (started > 0).then(|| HashPool {
-            queue: Mutex::new(tx),
-        })
+        (started > 0).then(|| HashPool { queue: tx })
     }
 }
 
@@ -189,11 +188,7 @@ impl Passwords {
         let Some(pool) = pool else {
             return run_here(job, rx);
         };
-        let sent = match pool.queue.lock() {
-            Ok(q) => q.send(job).map_err(|e| e.0),
-            Err(_) => Err(job),
-        };
-        match sent {
+        match pool.queue.send(job).map_err(|e| e.0) {
             Ok(()) => rx.recv().ok(),
             Err(job) => run_here(job, rx),
         }
