@@ -3,7 +3,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::clients as admin_clients;
 use core_auth::clients::{self, AuthMethod, Client, ClientSpec, GrantType};
@@ -11,11 +11,11 @@ use core_auth::error::ValidationErrors;
 use core_auth::{CoreError, Secret};
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, CurrentUser, PageError};
+use oidc_endpoints::{AppContext, CurrentUser, PageError};
 
 use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome, Time};
 
 #[derive(Template)]
@@ -188,19 +188,17 @@ pub async fn new_form(
 
 /// `POST /admin/clients`: registers the client and shows its secret once.
 pub async fn create(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    let spec = match spec_from(&fields) {
+    let (admin, fields) = (&form.admin, &form.fields);
+    let spec = match spec_from(fields) {
         Ok(s) => s,
         Err(v) => {
             return form_page(
                 &session,
-                &admin,
+                admin,
                 None,
                 ClientSpec::default(),
                 None,
@@ -209,18 +207,18 @@ pub async fn create(
             )
         }
     };
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let s = spec.clone();
     match ctx
-        .db(move |c| admin_clients::create(c, &meta, &s, now))
+        .call(move |core| admin_clients::create(core, &meta, &s, now))
         .await
     {
         Ok((client, secret)) => {
             let spec = admin_clients::spec_of(&client);
             form_page(
                 &session,
-                &admin,
+                admin,
                 Some(client.client_id),
                 spec,
                 secret,
@@ -228,9 +226,12 @@ pub async fn create(
                 StatusCode::CREATED,
             )
         }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "register a client").await
+        }
         Err(CoreError::Validation(v)) => form_page(
             &session,
-            &admin,
+            admin,
             None,
             spec,
             None,
@@ -270,22 +271,20 @@ pub async fn show(
 
 /// `POST /admin/clients/{id}`: saves the settings.
 pub async fn update(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
+    let (admin, fields) = (&form.admin, &form.fields);
     let id = path.into_inner();
     load(&ctx, &id).await?;
-    let spec = match spec_from(&fields) {
+    let spec = match spec_from(fields) {
         Ok(s) => s,
         Err(v) => {
             return form_page(
                 &session,
-                &admin,
+                admin,
                 Some(id),
                 ClientSpec::default(),
                 None,
@@ -294,18 +293,18 @@ pub async fn update(
             )
         }
     };
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let (cid, s) = (id.clone(), spec.clone());
     match ctx
-        .db(move |c| admin_clients::update(c, &meta, &cid, &s, now))
+        .call(move |core| admin_clients::update(core, &meta, &cid, &s, now))
         .await
     {
         Ok((client, Some(secret))) => {
             let spec = admin_clients::spec_of(&client);
             form_page(
                 &session,
-                &admin,
+                admin,
                 Some(id),
                 spec,
                 Some(secret),
@@ -317,9 +316,12 @@ pub async fn update(
             flash(&session, "Changes saved.");
             Ok(see_other(&format!("/admin/clients/{id}")))
         }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "change this client").await
+        }
         Err(CoreError::Validation(v)) => form_page(
             &session,
-            &admin,
+            admin,
             Some(id),
             spec,
             None,
@@ -332,44 +334,34 @@ pub async fn update(
 
 /// `POST /admin/clients/{id}/rotate-secret`: a new secret, shown once.
 pub async fn rotate_secret(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
+    let admin = &form.admin;
     let id = path.into_inner();
     let client = load(&ctx, &id).await?;
-    if let Some(page) = reauth::gate(
-        &req,
-        &ctx,
-        &session,
-        &admin,
-        &fields,
-        "rotate this client's secret",
-    )
-    .await?
-    {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let cid = id.clone();
     match ctx
-        .db(move |c| admin_clients::rotate_secret(c, &meta, &cid, now))
+        .call(move |core| admin_clients::rotate_secret(core, &meta, &cid, now))
         .await
     {
         Ok(secret) => form_page(
             &session,
-            &admin,
+            admin,
             Some(id),
             admin_clients::spec_of(&client),
             Some(secret),
             ValidationErrors::default(),
             StatusCode::OK,
         ),
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "rotate this client's secret")
+                .await
+        }
         Err(CoreError::Validation(v)) => {
             flash(
                 &session,
@@ -410,26 +402,26 @@ pub async fn confirm_delete(
 }
 
 pub async fn delete(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
     load(&ctx, &id).await?;
-    if let Some(page) =
-        reauth::gate(&req, &ctx, &session, &admin, &fields, "delete this client").await?
-    {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
-    let c = ctx
-        .db(move |c| admin_clients::delete(c, &meta, &id, now))
-        .await?;
-    flash(&session, format!("The client {} was deleted.", c.name));
-    Ok(see_other("/admin/clients"))
+    match ctx
+        .call(move |core| admin_clients::delete(core, &meta, &id, now))
+        .await
+    {
+        Ok(c) => {
+            flash(&session, format!("The client {} was deleted.", c.name));
+            Ok(see_other("/admin/clients"))
+        }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "delete this client").await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -3,17 +3,16 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::dashboard::{self, Dashboard};
-use core_auth::audit::Event;
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 
 use crate::chart;
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome, Time};
 
 #[derive(Template)]
@@ -86,30 +85,16 @@ pub async fn show(
 
 /// `POST /admin/throttles/{kind}/{key}/clear`.
 pub async fn clear_throttle(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<(String, String)>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let (kind, key) = path.into_inner();
-    let (k, h) = (kind.clone(), key.clone());
-    let cleared = ctx
-        .db(move |c| core_auth::throttle::clear_key(c, &k, &h))
+    let actor = form.actor();
+    let now = ctx.now();
+    ctx.call(move |core| dashboard::clear_throttle(core, &actor, &kind, &key, now))
         .await?;
-    if !cleared {
-        return Err(PageError::NotFound);
-    }
-    auditing::record(
-        &ctx,
-        auditing::meta(&req, Some(&admin)),
-        Event::success("admin_throttle_cleared")
-            .with("kind", kind)
-            .with("key", key),
-    )
-    .await;
     flash(&session, "The throttle was lifted.");
     Ok(see_other("/admin"))
 }

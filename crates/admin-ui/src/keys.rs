@@ -3,44 +3,17 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
-use core_auth::audit::{Event, Meta};
-use core_auth::keys::store::{self, Changes};
-use core_auth::CoreResult;
+use core_auth::keys::store;
+use core_auth::CoreError;
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome, MaybeTime, Time};
-
-/// Rotates now, reloads this node's key ring (other nodes follow within
-/// `keys.refresh_interval_secs`) and audits `key_rotated`.
-pub async fn rotate_now(ctx: &AppContext, meta: Meta) -> CoreResult<Changes> {
-    let now = ctx.now();
-    let changes = ctx
-        .run(move |ctx| -> CoreResult<Changes> {
-            let changes = store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, now, true)?;
-            let mut conn = ctx.pool.get()?;
-            ctx.keys.reload(&mut conn, now)?;
-            Ok(changes)
-        })
-        .await?;
-    auditing::record(
-        ctx,
-        meta,
-        Event::success("key_rotated")
-            .with("activated", changes.activated.clone())
-            .with("retired", changes.retired.clone())
-            .with("created", changes.created.clone())
-            .with("deleted", changes.deleted.clone()),
-    )
-    .await;
-    Ok(changes)
-}
 
 #[derive(Template)]
 #[template(path = "admin/keys.html")]
@@ -95,33 +68,33 @@ pub async fn list(
     ))
 }
 
+/// `POST /admin/keys/rotate`: the next key becomes active now (sensitive:
+/// asks for the administrator's password when the sign-in is not fresh).
 pub async fn rotate(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    if let Some(page) = reauth::gate(
-        &req,
-        &ctx,
-        &session,
-        &admin,
-        &fields,
-        "rotate the signing key",
-    )
-    .await?
+    let actor = form.actor();
+    let now = ctx.now();
+    match ctx
+        .call(move |core| core_auth::admin::keys::rotate(core, &actor, now))
+        .await
     {
-        return Ok(page);
+        Ok(changes) => {
+            flash(
+                &session,
+                format!(
+                    "Rotated: {} is now the active key.",
+                    changes.activated.first().cloned().unwrap_or_default()
+                ),
+            );
+            Ok(see_other("/admin/keys"))
+        }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "rotate the signing key")
+                .await
+        }
+        Err(e) => Err(e.into()),
     }
-    let changes = rotate_now(&ctx, auditing::meta(&req, Some(&admin))).await?;
-    flash(
-        &session,
-        format!(
-            "Rotated: {} is now the active key.",
-            changes.activated.first().cloned().unwrap_or_default()
-        ),
-    );
-    Ok(see_other("/admin/keys"))
 }

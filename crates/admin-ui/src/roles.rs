@@ -1,21 +1,21 @@
 //! Roles and groups: create, rename, delete; a group's roles and members.
-//! Everything that changes who holds a role asks for the password again
-//! after ten minutes.
+//! Every change here is sensitive: the domain refuses it when the
+//! administrator's sign-in is older than `admin.reauth_window_secs`, and
+//! the console then asks for the password (see `crate::reauth`).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::directory::{self, GroupDetail};
 use core_auth::roles::{self, GroupInfo, Role};
 use core_auth::CoreError;
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome};
 
 #[derive(Template)]
@@ -47,17 +47,22 @@ pub async fn list(
     ))
 }
 
-/// Shows a refusal (validation) as the next page's notice.
-fn done(
+/// Shows a refusal (validation) as the next page's notice; a stale sign-in
+/// gets the password page, which posts the same form again.
+async fn done(
+    ctx: &AppContext,
     session: &Session,
+    form: &AdminForm,
     r: Result<String, CoreError>,
     back: &str,
+    what: &str,
 ) -> Result<HttpResponse, PageError> {
     match r {
         Ok(msg) => {
             flash(session, msg);
             Ok(see_other(back))
         }
+        Err(CoreError::ReauthRequired { .. }) => form.reauth_page(ctx, session, what).await,
         Err(CoreError::Validation(v)) => {
             flash(
                 session,
@@ -73,105 +78,94 @@ fn done(
 }
 
 pub async fn create_role(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let (name, desc, now) = (
-        fields.get("name").to_string(),
-        fields.get("description").to_string(),
+        form.get("name").to_string(),
+        form.get("description").to_string(),
         ctx.now(),
     );
     let r = ctx
-        .db(move |c| {
-            directory::create_role(c, &meta, &name, &desc, now)
+        .call(move |core| {
+            directory::create_role(core, &actor, &name, &desc, now)
                 .map(|r| format!("Role {} created.", r.name))
         })
         .await;
-    done(&session, r, "/admin/roles")
+    done(&ctx, &session, &form, r, "/admin/roles", "create a role").await
 }
 
 pub async fn rename_role(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    if let Some(page) =
-        reauth::gate(&req, &ctx, &session, &admin, &fields, "rename this role").await?
-    {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let (name, new_name, now) = (
         path.into_inner(),
-        fields.get("new_name").to_string(),
+        form.get("new_name").to_string(),
         ctx.now(),
     );
     let r = ctx
-        .db(move |c| {
-            directory::rename_role(c, &meta, &name, &new_name, now)
+        .call(move |core| {
+            directory::rename_role(core, &actor, &name, &new_name, now)
                 .map(|r| format!("Role renamed to {}.", r.name))
         })
         .await;
-    done(&session, r, "/admin/roles")
+    done(&ctx, &session, &form, r, "/admin/roles", "rename this role").await
 }
 
 pub async fn delete_role(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    if let Some(page) =
-        reauth::gate(&req, &ctx, &session, &admin, &fields, "delete this role").await?
-    {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let (name, now) = (path.into_inner(), ctx.now());
     let r = ctx
-        .db(move |c| {
-            directory::delete_role(c, &meta, &name, now).map(|()| format!("Role {name} deleted."))
+        .call(move |core| {
+            directory::delete_role(core, &actor, &name, now)
+                .map(|()| format!("Role {name} deleted."))
         })
         .await;
-    done(&session, r, "/admin/roles")
+    done(&ctx, &session, &form, r, "/admin/roles", "delete this role").await
 }
 
 pub async fn create_group(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let (name, desc, roles, now) = (
-        fields.get("name").to_string(),
-        fields.get("description").to_string(),
-        fields.ticked("role."),
+        form.get("name").to_string(),
+        form.get("description").to_string(),
+        form.fields.ticked("role."),
         ctx.now(),
     );
     let r = ctx
-        .db(move |c| directory::create_group(c, &meta, &name, &desc, &roles, now))
+        .call(move |core| directory::create_group(core, &actor, &name, &desc, &roles, now))
         .await;
     match r {
         Ok(g) => {
             flash(&session, format!("Group {} created.", g.info.group.name));
             Ok(see_other(&format!("/admin/groups/{}", g.info.group.id)))
         }
-        Err(e) => done(&session, Err(e), "/admin/roles"),
+        Err(e) => {
+            done(
+                &ctx,
+                &session,
+                &form,
+                Err(e),
+                "/admin/roles",
+                "create a group",
+            )
+            .await
+        }
     }
 }
 
@@ -215,142 +209,110 @@ pub async fn show_group(
 
 /// `POST /admin/groups/{id}`: rename and set the roles.
 pub async fn update_group(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    let gid = id.clone();
-    let current = ctx.db(move |c| directory::group_detail(c, &gid)).await?;
-    let mut wanted = fields.ticked("role.");
-    let mut have = current.info.roles.clone();
-    wanted.sort();
-    have.sort();
-    if wanted != have {
-        if let Some(page) = reauth::gate(
-            &req,
-            &ctx,
-            &session,
-            &admin,
-            &fields,
-            "change this group's roles",
-        )
-        .await?
-        {
-            return Ok(page);
-        }
-    }
-    let meta = auditing::meta(&req, Some(&admin));
-    let (name, now, gid) = (fields.get("name").to_string(), ctx.now(), id.clone());
+    let actor = form.actor();
+    let wanted = form.fields.ticked("role.");
+    let (name, now, gid) = (form.get("name").to_string(), ctx.now(), id.clone());
     let r = ctx
-        .db(move |c| {
-            directory::update_group(c, &meta, &gid, Some(&name), Some(&wanted), now)
+        .call(move |core| {
+            directory::update_group(core, &actor, &gid, Some(&name), Some(&wanted), now)
                 .map(|_| "Changes saved.".to_string())
         })
         .await;
-    done(&session, r, &format!("/admin/groups/{id}"))
+    let back = format!("/admin/groups/{id}");
+    done(&ctx, &session, &form, r, &back, "change this group").await
 }
 
 pub async fn delete_group(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    if let Some(page) =
-        reauth::gate(&req, &ctx, &session, &admin, &fields, "delete this group").await?
-    {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let (now, gid) = (ctx.now(), id.clone());
     match ctx
-        .db(move |c| directory::delete_group(c, &meta, &gid, now))
+        .call(move |core| directory::delete_group(core, &actor, &gid, now))
         .await
     {
         Ok(()) => {
             flash(&session, "Group deleted.");
             Ok(see_other("/admin/roles"))
         }
-        Err(e) => done(&session, Err(e), &format!("/admin/groups/{id}")),
+        Err(e) => {
+            let back = format!("/admin/groups/{id}");
+            done(&ctx, &session, &form, Err(e), &back, "delete this group").await
+        }
     }
 }
 
 /// `POST /admin/groups/{id}/members`: adds the user with this address.
 pub async fn add_member(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    if let Some(page) = reauth::gate(
-        &req,
-        &ctx,
-        &session,
-        &admin,
-        &fields,
-        "add a member to this group",
-    )
-    .await?
-    {
-        return Ok(page);
-    }
     let id = path.into_inner();
-    let meta = auditing::meta(&req, Some(&admin));
-    let (who, now, gid) = (fields.get("user").trim().to_string(), ctx.now(), id.clone());
+    let back = format!("/admin/groups/{id}");
+    let who = form.get("user").trim().to_string();
+    let w = who.clone();
+    let Some(user) = ctx.db(move |c| core_auth::users::find(c, &w)).await? else {
+        let r = Err(core_auth::admin::invalid_input(
+            "user",
+            format!("There is no user {who}."),
+        ));
+        return done(&ctx, &session, &form, r, &back, "add a member").await;
+    };
+    let actor = form.actor();
+    let (now, gid) = (ctx.now(), id.clone());
     let r = ctx
-        .db(move |c| {
-            let u = core_auth::users::find(c, &who)?.ok_or_else(|| {
-                core_auth::admin::invalid_input("user", format!("There is no user {who}."))
-            })?;
-            directory::set_member(c, &meta, &gid, &u.id, true, now)?;
-            Ok(format!("{} added.", u.email))
+        .call(move |core| {
+            directory::set_member(core, &actor, &gid, &user.id, true, now)
+                .map(|()| format!("{} added.", user.email))
         })
         .await;
-    done(&session, r, &format!("/admin/groups/{id}"))
+    done(
+        &ctx,
+        &session,
+        &form,
+        r,
+        &back,
+        "add a member to this group",
+    )
+    .await
 }
 
 /// `POST /admin/groups/{id}/members/{user}/remove`.
 pub async fn remove_member(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<(String, String)>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    if let Some(page) = reauth::gate(
-        &req,
-        &ctx,
-        &session,
-        &admin,
-        &fields,
-        "remove a member from this group",
-    )
-    .await?
-    {
-        return Ok(page);
-    }
     let (id, user) = path.into_inner();
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let (now, gid) = (ctx.now(), id.clone());
     let r = ctx
-        .db(move |c| {
-            directory::set_member(c, &meta, &gid, &user, false, now)
+        .call(move |core| {
+            directory::set_member(core, &actor, &gid, &user, false, now)
                 .map(|()| "Member removed.".to_string())
         })
         .await;
-    done(&session, r, &format!("/admin/groups/{id}"))
+    let back = format!("/admin/groups/{id}");
+    done(
+        &ctx,
+        &session,
+        &form,
+        r,
+        &back,
+        "remove a member from this group",
+    )
+    .await
 }

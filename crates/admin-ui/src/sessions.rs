@@ -3,16 +3,16 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::sessions::{self, SessionInfo};
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{local_path, render, see_other, urlencode};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 use serde::Deserialize;
 
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome, Time};
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,20 +67,17 @@ pub async fn list(
 
 /// `POST /admin/sessions/{sid}/revoke`: ends the session and its tokens.
 pub async fn revoke(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let sid = path.into_inner();
-    let meta = auditing::meta(&req, Some(&admin));
+    let actor = form.actor();
     let now = ctx.now();
-    ctx.db(move |c| sessions::revoke(c, &meta, &sid, now))
+    ctx.call(move |core| sessions::revoke(core, &actor, &sid, now))
         .await?;
     flash(&session, "The session has ended.");
-    let back = local_path(fields.get("next")).unwrap_or_else(|| "/admin/sessions".into());
+    let back = local_path(form.get("next")).unwrap_or_else(|| "/admin/sessions".into());
     Ok(see_other(&back))
 }

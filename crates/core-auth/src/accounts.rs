@@ -3,7 +3,8 @@
 //! the same transaction as the change the mail reports, and none of them
 //! reveals whether an address has an account.
 
-use crate::audit::{self, Event, Meta, Outcome};
+use crate::actor::Actor;
+use crate::audit::{self, Event, Outcome};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::db::{write_tx, DbPool};
@@ -207,14 +208,11 @@ pub fn request_reset(
     pool: &DbPool,
     m: Mailer<'_>,
     email: &str,
-    meta: &Meta,
+    meta: &Actor,
     now: UnixTime,
 ) -> CoreResult<ResetRequest> {
     let key = email.trim().to_lowercase();
-    let rule = throttle::Rule {
-        max: m.config.throttle.reset_max_requests,
-        window: m.config.throttle.reset_window_secs,
-    };
+    let rule = throttle::Rule::reset(&m.config.throttle);
     let mut conn = pool.get()?;
     if let Some(wait) = throttle::retry_after(&mut conn, throttle::Kind::Reset, &key, rule, now)? {
         audit::record(

@@ -7,48 +7,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::actor::Actor;
 use crate::clock::UnixTime;
 use crate::db::schema::audit_log;
 use crate::db::DbConn;
 use crate::error::CoreResult;
-
-/// Who, from where: taken from the request by the web layer.
-#[derive(Debug, Clone, Default)]
-pub struct Meta {
-    pub actor_user_id: Option<String>,
-    pub ip: String,
-    pub user_agent: String,
-    /// The session's public id (`sid`).
-    pub session_id: Option<String>,
-    /// The client acting through the admin API with its own token
-    /// (client_credentials); written as the row's client when the event
-    /// names none.
-    pub actor_client_id: Option<String>,
-}
-
-impl Meta {
-    /// For actions from the command line.
-    pub fn cli() -> Self {
-        Meta {
-            actor_user_id: None,
-            ip: String::new(),
-            user_agent: "portcullis-cli".into(),
-            session_id: None,
-            actor_client_id: None,
-        }
-    }
-
-    /// For the server's own background jobs.
-    pub fn system() -> Self {
-        Meta {
-            actor_user_id: None,
-            ip: String::new(),
-            user_agent: "portcullis".into(),
-            session_id: None,
-            actor_client_id: None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,7 +81,7 @@ impl Event {
 
 /// Appends `e` to the audit log (in the caller's transaction, if any) and
 /// logs it.
-pub fn record(conn: &mut DbConn, meta: &Meta, e: Event, now: UnixTime) -> CoreResult<()> {
+pub fn record(conn: &mut DbConn, meta: &Actor, e: Event, now: UnixTime) -> CoreResult<()> {
     let detail = e.detail.to_string();
     let client_id = e.client_id.as_ref().or(meta.actor_client_id.as_ref());
     tracing::info!(

@@ -26,6 +26,10 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("PC-CR01 cryptographic failure: {0}")]
     Crypto(String),
+    /// A sensitive action by someone who signed in (or whose token was
+    /// issued) longer ago than `admin.reauth_window_secs`.
+    #[error("PC-AU01 confirm who you are again for this action (within {max_age} s)")]
+    ReauthRequired { max_age: i64 },
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
@@ -44,6 +48,7 @@ impl CoreError {
             CoreError::AccountDisabled => "PC-US03",
             CoreError::NotFound(_) => "PC-NF01",
             CoreError::Crypto(_) => "PC-CR01",
+            CoreError::ReauthRequired { .. } => "PC-AU01",
         }
     }
 

@@ -5,6 +5,7 @@
 //! domain results. The web crates call them inside `web::block`.
 
 pub mod accounts;
+pub mod actor;
 pub mod admin;
 pub mod admin_stats;
 pub mod audit;
@@ -22,12 +23,16 @@ pub mod password;
 pub mod roles;
 pub mod secret;
 pub mod server_secrets;
+pub mod service;
 pub mod sessions;
+pub mod signin;
 pub mod throttle;
 pub mod users;
 
+pub use actor::Actor;
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use config::Config;
 pub use db::{DbConn, DbPool};
 pub use error::{CoreError, CoreResult};
 pub use secret::Secret;
+pub use service::Core;

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::clock::UnixTime;
+use crate::config::ThrottleConfig;
 use crate::db::schema::throttles;
 use crate::db::{write_tx, DbConn};
 use crate::error::CoreResult;
@@ -34,6 +35,32 @@ impl Kind {
 pub struct Rule {
     pub max: i32,
     pub window: i64,
+}
+
+impl Rule {
+    /// The one rule for every password check of an account (sign-in,
+    /// re-authentication, link confirmation, password change).
+    pub fn sign_in(t: &ThrottleConfig) -> Self {
+        Rule {
+            max: t.sign_in_max_failures,
+            window: t.sign_in_window_secs,
+        }
+    }
+
+    /// Password-reset requests per address.
+    pub fn reset(t: &ThrottleConfig) -> Self {
+        Rule {
+            max: t.reset_max_requests,
+            window: t.reset_window_secs,
+        }
+    }
+
+    pub fn of(kind: Kind, t: &ThrottleConfig) -> Self {
+        match kind {
+            Kind::SignIn => Self::sign_in(t),
+            Kind::Reset => Self::reset(t),
+        }
+    }
 }
 
 fn key(address: &str) -> String {

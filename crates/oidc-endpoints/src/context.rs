@@ -77,6 +77,16 @@ impl AppContext {
         }
     }
 
+    /// What the use cases of `core_auth` take.
+    pub fn core(&self) -> core_auth::Core<'_> {
+        core_auth::Core {
+            pool: &self.pool,
+            config: &self.config,
+            passwords: &self.passwords,
+            keys: &self.keys,
+        }
+    }
+
     pub fn oidc(&self) -> Oidc<'_> {
         Oidc {
             pool: &self.pool,
@@ -97,6 +107,16 @@ impl AppContext {
             f(&mut conn)
         })
         .await
+    }
+
+    /// Runs a use case of `core_auth` on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> CoreResult<T>
+    where
+        F: FnOnce(&core_auth::Core<'_>) -> CoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let ctx = self.clone();
+        blocking(move || f(&ctx.core())).await
     }
 
     /// Runs `f` on the blocking pool (bcrypt, RSA, anything that takes the

@@ -78,6 +78,11 @@ impl PageError {
                 CoreError::AccountDisabled => (StatusCode::FORBIDDEN, "Account disabled", "This account is disabled.".into()),
                 CoreError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "Sign-in failed", "Incorrect email or password.".into()),
                 CoreError::EmailTaken => (StatusCode::CONFLICT, "Email in use", "An account with this email already exists.".into()),
+                CoreError::ReauthRequired { .. } => (
+                    StatusCode::FORBIDDEN,
+                    "Confirm it is you",
+                    "This action needs a recent sign-in. Go back and confirm your password, or sign out and sign in again.".into(),
+                ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",

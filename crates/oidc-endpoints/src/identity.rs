@@ -147,7 +147,7 @@ pub fn is_admin(user: &CurrentUser) -> bool {
 pub async fn sign_out(
     ctx: &AppContext,
     session: &actix_session::Session,
-    meta: core_auth::audit::Meta,
+    meta: core_auth::actor::Actor,
     how: &'static str,
 ) -> Result<(), PageError> {
     let now = ctx.now();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use core_auth::audit::{self, Event, Meta};
+use core_auth::actor::Actor;
 use core_auth::db::{self, migrate};
 use core_auth::keys::kek::{self, KekSource};
 use core_auth::keys::{store, Kek, KeyRing};
@@ -53,48 +53,11 @@ pub fn key_encryption_key(cfg: &Config, env_value: Option<&str>) -> CoreResult<K
 /// Makes sure signing keys exist and rotates them when due; then loads
 /// the key ring.
 pub fn key_ring(pool: &DbPool, cfg: &Config, kek: Kek, now: i64) -> CoreResult<KeyRing> {
-    let changes = store::maintain(pool, &kek, cfg, now, false)?;
-    log_key_changes(pool, &changes, &Meta::system(), now)?;
+    store::maintain(pool, &kek, cfg, &Actor::system(), now, false)?;
     let mut conn = pool.get()?;
     let ring = KeyRing::load(&mut conn, kek, now)?;
     ring.attach_pool(pool.clone());
     Ok(ring)
-}
-
-/// Records a key lifecycle pass in the audit log (`key_rotated` and
-/// friends), one row per change.
-pub fn log_key_changes(pool: &DbPool, c: &store::Changes, meta: &Meta, now: i64) -> CoreResult<()> {
-    if c.is_empty() {
-        return Ok(());
-    }
-    let mut conn = pool.get()?;
-    let rotated = !c.retired.is_empty();
-    for (event, kids) in [
-        ("key_created", &c.created),
-        ("key_activated", &c.activated),
-        ("key_retired", &c.retired),
-        ("key_deleted", &c.deleted),
-    ] {
-        for kid in kids {
-            audit::record(
-                &mut conn,
-                meta,
-                Event::success(event).with("kid", kid.clone()),
-                now,
-            )?;
-        }
-    }
-    if rotated {
-        audit::record(
-            &mut conn,
-            meta,
-            Event::success("key_rotated")
-                .with("activated", c.activated.clone())
-                .with("retired", c.retired.clone()),
-            now,
-        )?;
-    }
-    Ok(())
 }
 
 /// Everything the server needs, ready to serve. `kek_env` is the value of

@@ -471,8 +471,8 @@ fn keys_command(cfg: Config, cmd: KeysCommand) -> Result<(), UserError> {
             logging::init(cfg.log_format, &cfg.log_level);
             let kek_env = std::env::var(core_auth::keys::kek::ENV_VAR).ok();
             let kek = bootstrap::key_encryption_key(&cfg, kek_env.as_deref())?;
-            let changes = store::maintain(&pool, &kek, &cfg, now, true)?;
-            bootstrap::log_key_changes(&pool, &changes, &core_auth::audit::Meta::cli(), now)?;
+            let cli = core_auth::actor::Actor::cli();
+            let changes = store::maintain(&pool, &kek, &cfg, &cli, now, true)?;
             print_json(&serde_json::json!({
                 "activated": changes.activated,
                 "retired": changes.retired,

@@ -2,7 +2,8 @@
 //! throttles and the audit log. Every change is audited (actor: the CLI).
 
 use clap::{Args, Subcommand};
-use core_auth::audit::{self, Event, Meta};
+use core_auth::actor::Actor;
+use core_auth::audit::{self, Event};
 use core_auth::db::DbConn;
 use core_auth::{roles, throttle, users, Config, CoreError, CoreResult, DbPool};
 
@@ -11,7 +12,7 @@ use crate::cli::UserError;
 
 /// Writes an audit row for a CLI action.
 pub fn audit_cli(conn: &mut DbConn, e: Event, now: i64) -> CoreResult<()> {
-    audit::record(conn, &Meta::cli(), e, now)
+    audit::record(conn, &Actor::cli(), e, now)
 }
 
 fn json(v: &impl serde::Serialize) -> Result<(), UserError> {

@@ -231,13 +231,14 @@ pub fn spawn_jobs(ctx: AppContext, stop: Stop) -> Vec<tokio::task::JoinHandle<()
             let r = keys
                 .run(move |ctx| -> CoreResult<bool> {
                     if maintain {
-                        let changes =
-                            store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, now, false)?;
-                        crate::bootstrap::log_key_changes(
+                        let system = core_auth::actor::Actor::system();
+                        store::maintain(
                             &ctx.pool,
-                            &changes,
-                            &core_auth::audit::Meta::system(),
+                            ctx.keys.kek(),
+                            &ctx.config,
+                            &system,
                             now,
+                            false,
                         )?;
                     }
                     let mut conn = ctx.pool.get()?;

@@ -10,7 +10,8 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use core_auth::audit::{Event, Meta, Outcome};
+use core_auth::actor::{Actor, Via};
+use core_auth::audit::{Event, Outcome};
 use core_auth::oidc::scopes::ScopeSet;
 use core_auth::oidc::tokens;
 use core_auth::{clients, users, CoreError};
@@ -24,14 +25,17 @@ pub const ADMIN_SCOPE: &str = "admin";
 /// An authenticated admin API caller.
 #[derive(Debug, Clone)]
 pub struct ApiAdmin {
-    /// For the audit rows of the caller's actions.
-    pub meta: Meta,
+    /// Who calls, for the use cases and their audit rows. A token's age
+    /// stands in for a session's: `authenticated_at` is a user token's
+    /// `auth_time` (the sign-in it came from, refreshed or not) and a
+    /// client token's issue time (when the client presented its secret).
+    pub actor: Actor,
 }
 
 enum Caller {
-    Admin(Meta),
+    Admin(Actor),
     Denied {
-        meta: Meta,
+        meta: Actor,
         subject: Option<String>,
         reason: &'static str,
     },
@@ -55,17 +59,17 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
     let now = ctx.now();
     let claims = tokens::verify_access_jwt(&ctx.keys, &ctx.config, &token, now)
         .map_err(|e| ApiError::Unauthorized(format!("the access token is not valid: {e}")))?;
+    let int = |k: &str| claims.get(k).and_then(|v| v.as_i64());
+    let issued_at = int("iat");
+    let auth_time = int("auth_time").or(issued_at);
     let jti = claims
         .get("jti")
         .and_then(|v| v.as_str())
         .unwrap_or_default()
         .to_string();
-    let base = Meta {
-        actor_user_id: None,
-        ip: client_ip(req),
-        user_agent: user_agent(req),
-        session_id: None,
-        actor_client_id: None,
+    let base = Actor {
+        via: Via::Token,
+        ..Actor::anonymous(client_ip(req), user_agent(req))
     };
     let caller = ctx
         .db(move |c| {
@@ -78,8 +82,9 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
             let scoped = ScopeSet::parse(&row.scope).contains(ADMIN_SCOPE);
             let caller = match &row.user_id {
                 Some(uid) => {
-                    let meta = Meta {
+                    let meta = Actor {
                         actor_user_id: Some(uid.clone()),
+                        authenticated_at: auth_time,
                         ..base
                     };
                     let user = users::find_by_id(c, uid)?.filter(|u| !u.disabled);
@@ -101,8 +106,9 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
                     }
                 }
                 None => {
-                    let meta = Meta {
+                    let meta = Actor {
                         actor_client_id: Some(row.client_id.clone()),
+                        authenticated_at: issued_at,
                         ..base
                     };
                     let allowed = clients::find(c, &row.client_id)?
@@ -125,7 +131,7 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
         None => Err(ApiError::Unauthorized(
             "the access token is revoked, expired or unknown".into(),
         )),
-        Some(Caller::Admin(meta)) => Ok(ApiAdmin { meta }),
+        Some(Caller::Admin(actor)) => Ok(ApiAdmin { actor }),
         Some(Caller::Denied {
             meta,
             subject,

@@ -55,7 +55,7 @@ pub async fn create_client(
     let spec = ClientSpec::from(body);
     let now = ctx.now();
     let (c, s) = ctx
-        .db(move |c| admin_clients::create(c, &admin.meta, &spec, now))
+        .call(move |core| admin_clients::create(core, &admin.actor, &spec, now))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/api/v1/clients/{}", c.client_id)))
@@ -106,7 +106,7 @@ pub async fn update_client(
 ) -> Result<HttpResponse, ApiError> {
     let (id, spec, now) = (path.into_inner(), ClientSpec::from(body), ctx.now());
     let (c, s) = ctx
-        .db(move |c| admin_clients::update(c, &admin.meta, &id, &spec, now))
+        .call(move |core| admin_clients::update(core, &admin.actor, &id, &spec, now))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -131,7 +131,7 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
     let s = ctx
-        .db(move |c| admin_clients::rotate_secret(c, &admin.meta, &id, now))
+        .call(move |core| admin_clients::rotate_secret(core, &admin.actor, &id, now))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -156,7 +156,7 @@ pub async fn delete_client(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| admin_clients::delete(c, &admin.meta, &id, now))
+    ctx.call(move |core| admin_clients::delete(core, &admin.actor, &id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -44,7 +44,7 @@ pub async fn create_role(
 ) -> Result<HttpResponse, ApiError> {
     let now = ctx.now();
     let r = ctx
-        .db(move |c| directory::create_role(c, &admin.meta, &b.name, &b.description, now))
+        .call(move |core| directory::create_role(core, &admin.actor, &b.name, &b.description, now))
         .await?;
     Ok(HttpResponse::Created().json(RoleOut::from(r)))
 }
@@ -69,7 +69,7 @@ pub async fn rename_role(
 ) -> Result<HttpResponse, ApiError> {
     let (name, now) = (path.into_inner(), ctx.now());
     let r = ctx
-        .db(move |c| directory::rename_role(c, &admin.meta, &name, &b.name, now))
+        .call(move |core| directory::rename_role(core, &admin.actor, &name, &b.name, now))
         .await?;
     Ok(HttpResponse::Ok().json(RoleOut::from(r)))
 }
@@ -91,7 +91,7 @@ pub async fn delete_role(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| directory::delete_role(c, &admin.meta, &name, now))
+    ctx.call(move |core| directory::delete_role(core, &admin.actor, &name, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -131,8 +131,8 @@ pub async fn create_group(
 ) -> Result<HttpResponse, ApiError> {
     let now = ctx.now();
     let g = ctx
-        .db(move |c| {
-            directory::create_group(c, &admin.meta, &b.name, &b.description, &b.roles, now)
+        .call(move |core| {
+            directory::create_group(core, &admin.actor, &b.name, &b.description, &b.roles, now)
         })
         .await?;
     Ok(HttpResponse::Created().json(GroupDetails::from(g)))
@@ -178,10 +178,10 @@ pub async fn update_group(
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
     let g = ctx
-        .db(move |c| {
+        .call(move |core| {
             directory::update_group(
-                c,
-                &admin.meta,
+                core,
+                &admin.actor,
                 &id,
                 b.name.as_deref(),
                 b.roles.as_deref(),
@@ -209,7 +209,7 @@ pub async fn delete_group(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| directory::delete_group(c, &admin.meta, &id, now))
+    ctx.call(move |core| directory::delete_group(core, &admin.actor, &id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -230,7 +230,7 @@ pub async fn add_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, user), now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| directory::set_member(c, &admin.meta, &id, &user, true, now))
+    ctx.call(move |core| directory::set_member(core, &admin.actor, &id, &user, true, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -252,7 +252,7 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, user), now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| directory::set_member(c, &admin.meta, &id, &user, false, now))
+    ctx.call(move |core| directory::set_member(core, &admin.actor, &id, &user, false, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -131,6 +131,15 @@ impl ApiError {
                         Some(e.code()),
                     )
                 },
+                CoreError::ReauthRequired { max_age } => p(
+                    StatusCode::UNAUTHORIZED,
+                    "urn:portcullis:problem:reauth-required",
+                    "Authentication too old",
+                    format!(
+                        "This action needs a token issued (for a user: a sign-in) within the last {max_age} seconds; get a new token and try again."
+                    ),
+                    Some(e.code()),
+                ),
                 CoreError::Unavailable(_) => p(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "about:blank",
@@ -172,6 +181,13 @@ impl ResponseError for ApiError {
                 } else {
                     r#"Bearer realm="portcullis-admin", error="invalid_token""#.to_string()
                 };
+                resp.insert_header((header::WWW_AUTHENTICATE, v));
+            }
+            ApiError::Core(CoreError::ReauthRequired { max_age }) => {
+                // RFC 9470 (step-up authentication).
+                let v = format!(
+                    r#"Bearer realm="portcullis-admin", error="insufficient_user_authentication", error_description="a more recent authentication is required", max_age={max_age}"#
+                );
                 resp.insert_header((header::WWW_AUTHENTICATE, v));
             }
             ApiError::Forbidden(_) => {

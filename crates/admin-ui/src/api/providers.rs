@@ -256,9 +256,9 @@ pub async fn create_upstream_provider(
     ApiJson(body): ApiJson<ProviderIn>,
 ) -> Result<HttpResponse, ApiError> {
     let p = UpstreamProvider::from(body);
-    let (cfg, keys, now) = (ctx.config.clone(), ctx.keys.clone(), ctx.now());
+    let now = ctx.now();
     let info = ctx
-        .db(move |c| admin_providers::create(c, &cfg, keys.kek(), &admin.meta, p, now))
+        .call(move |core| admin_providers::create(core, &admin.actor, p, now))
         .await?;
     ctx.upstream.forget(info.id());
     Ok(HttpResponse::Created()
@@ -318,9 +318,9 @@ pub async fn update_upstream_provider(
         ));
     }
     let p = UpstreamProvider::from(body);
-    let (cfg, keys, now, pid) = (ctx.config.clone(), ctx.keys.clone(), ctx.now(), id.clone());
+    let (now, pid) = (ctx.now(), id.clone());
     let info = ctx
-        .db(move |c| admin_providers::update(c, &cfg, keys.kek(), &admin.meta, &pid, p, now))
+        .call(move |core| admin_providers::update(core, &admin.actor, &pid, p, now))
         .await?;
     ctx.upstream.forget(&id);
     Ok(HttpResponse::Ok().json(ProviderOut::from(info)))
@@ -343,8 +343,8 @@ pub async fn delete_upstream_provider(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let (cfg, keys, now, pid) = (ctx.config.clone(), ctx.keys.clone(), ctx.now(), id.clone());
-    ctx.db(move |c| admin_providers::delete(c, &cfg, keys.kek(), &admin.meta, &pid, now))
+    let (now, pid) = (ctx.now(), id.clone());
+    ctx.call(move |core| admin_providers::delete(core, &admin.actor, &pid, now))
         .await?;
     ctx.upstream.forget(&id);
     Ok(HttpResponse::NoContent().finish())

@@ -45,7 +45,10 @@ pub async fn rotate_keys(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = crate::keys::rotate_now(&ctx, admin.meta).await?;
+    let now = ctx.now();
+    let ch = ctx
+        .call(move |core| core_auth::admin::keys::rotate(core, &admin.actor, now))
+        .await?;
     Ok(HttpResponse::Ok().json(Rotation {
         activated: ch.activated,
         retired: ch.retired,
@@ -107,7 +110,7 @@ pub async fn revoke_session(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (sid, now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| sessions::revoke(c, &admin.meta, &sid, now))
+    ctx.call(move |core| sessions::revoke(core, &admin.actor, &sid, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -280,18 +283,8 @@ pub async fn clear_throttle(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((kind, key), now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| {
-        if !core_auth::throttle::clear_key(c, &kind, &key)? {
-            return Err(core_auth::CoreError::NotFound("throttle"));
-        }
-        audit::record(
-            c,
-            &admin.meta,
-            audit::Event::success("admin_throttle_cleared")
-                .with("kind", kind)
-                .with("key", key),
-            now,
-        )
+    ctx.call(move |core| {
+        core_auth::admin::dashboard::clear_throttle(core, &admin.actor, &kind, &key, now)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,7 +4,6 @@
 use actix_web::{web, HttpResponse};
 use core_auth::admin::search::{self, UserQuery};
 use core_auth::admin::users::{self, Changes, NewAccount};
-use core_auth::CoreError;
 use oidc_endpoints::AppContext;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -89,10 +88,7 @@ pub async fn create_user(
     };
     let now = ctx.now();
     let u = ctx
-        .run(move |ctx| -> Result<_, CoreError> {
-            let mut c = ctx.pool.get()?;
-            users::create(&mut c, ctx.mailer(), &admin.meta, &input, now)
-        })
+        .call(move |core| users::create(core, &admin.actor, &input, now))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/api/v1/users/{}", u.user.id)))
@@ -143,26 +139,16 @@ pub async fn update_user(
     ApiJson(p): ApiJson<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
+    let ch = Changes {
+        name: p.name,
+        email: p.email,
+        email_verified: p.email_verified,
+        roles: p.roles,
+        groups: p.groups,
+        disabled: p.disabled,
+    };
     let u = ctx
-        .db(move |c| {
-            let ch = Changes {
-                name: p.name,
-                email: p.email,
-                email_verified: p.email_verified,
-                roles: p.roles,
-                groups: p.groups,
-            };
-            let u = users::update(c, &admin.meta, &id, &ch, now)?;
-            match p.disabled {
-                Some(d) if d != u.user.disabled => {
-                    users::set_disabled(c, &admin.meta, &id, d, now)?;
-                    let fresh =
-                        core_auth::users::find_by_id(c, &id)?.ok_or(CoreError::NotFound("user"))?;
-                    core_auth::users::with_roles(c, fresh)
-                }
-                _ => Ok(u),
-            }
-        })
+        .call(move |core| users::update(core, &admin.actor, &id, &ch, now))
         .await?;
     Ok(HttpResponse::Ok().json(User::from(u)))
 }
@@ -184,7 +170,7 @@ pub async fn delete_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
-    ctx.db(move |c| users::delete(c, &admin.meta, &id, now))
+    ctx.call(move |core| users::delete(core, &admin.actor, &id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -205,11 +191,8 @@ pub async fn password_reset(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
-    ctx.run(move |ctx| -> Result<(), CoreError> {
-        let mut c = ctx.pool.get()?;
-        users::send_reset(&mut c, ctx.mailer(), &admin.meta, &id, now)
-    })
-    .await?;
+    ctx.call(move |core| users::send_reset(core, &admin.actor, &id, now))
+        .await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         status: "queued".into(),
     }))
@@ -232,7 +215,7 @@ pub async fn revoke_sessions(
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
     let n = ctx
-        .db(move |c| users::revoke_all(c, &admin.meta, &id, now))
+        .call(move |core| users::revoke_all(core, &admin.actor, &id, now))
         .await?;
     Ok(HttpResponse::Ok().json(Revoked { sessions: n as i64 }))
 }
@@ -254,7 +237,7 @@ pub async fn clear_user_throttle(
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now());
     let cleared = ctx
-        .db(move |c| users::clear_throttles(c, &admin.meta, &id, now))
+        .call(move |core| users::clear_throttles(core, &admin.actor, &id, now))
         .await?;
     Ok(HttpResponse::Ok().json(Cleared { cleared }))
 }

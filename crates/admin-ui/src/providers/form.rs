@@ -2,12 +2,12 @@
 //! write-only: the form never shows it, not even after a refused save (the
 //! administrator types it again), and an empty secret on edit keeps the
 //! stored one. Saving is a sensitive action: the form carries the password
-//! field itself when the sign-in is older than ten minutes, so the secret
-//! never travels back through the password page.
+//! field itself when the sign-in is older than `admin.reauth_window_secs`,
+//! so the secret never travels back through the password page.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::providers::{self as admin_providers, ProviderInfo};
 use core_auth::error::ValidationErrors;
@@ -17,12 +17,12 @@ use core_auth::federation::UpstreamProvider;
 use core_auth::CoreError;
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, CurrentUser, PageError};
+use oidc_endpoints::{AppContext, CurrentUser, PageError};
 
 use super::load_stored;
 use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::{self, AdminForm};
 use crate::view::{flash, frame, Chrome};
 
 #[derive(Template)]
@@ -40,7 +40,8 @@ struct FormPage {
     icon_hint: String,
     /// A stored provider has a secret (edit).
     has_secret: bool,
-    /// The sign-in is older than ten minutes: the form asks for the password.
+    /// The sign-in is older than the re-authentication window: the form
+    /// asks for the password.
     reauth: bool,
     linked: i64,
     /// Why the stored settings do not validate.
@@ -212,23 +213,21 @@ pub async fn new_form(
     )
 }
 
-/// Saves (creates when `existing` is `None`; the CSRF token is checked):
-/// password again when due,
-/// then the domain's checks; a refused form comes back with what was
-/// typed, except the secret.
+/// Saves (creates when `existing` is `None`): the domain's checks (a stale
+/// sign-in first); a refused form comes back with what was typed, except
+/// the secret.
 async fn save(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    admin: CurrentUser,
-    fields: Fields,
+    form: AdminForm,
     existing: Option<ProviderInfo>,
 ) -> Result<HttpResponse, PageError> {
+    let admin = &form.admin;
     let id = match &existing {
         Some(info) => info.settings.id.clone(),
-        None => fields.get("id").trim().to_string(),
+        None => form.get("id").trim().to_string(),
     };
-    let p = provider_from(&fields, &id);
+    let p = provider_from(&form.fields, &id);
     let editing = existing.is_some();
     let extra = match &existing {
         Some(info) => Extra {
@@ -243,23 +242,15 @@ async fn save(
         },
     };
     let shown_id = existing.map(|_| id.clone());
-    if let Some((status, message)) =
-        reauth::check_inline(&req, &ctx, &session, &admin, &fields).await?
-    {
-        let mut errors = ValidationErrors::default();
-        errors.add(reauth::FIELD, message);
-        secret_not_kept(&mut errors, &p, editing);
-        return page(&ctx, &session, &admin, shown_id, p, extra, errors, status);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
-    let (cfg, keys, now) = (ctx.config.clone(), ctx.keys.clone(), ctx.now());
+    let actor = form.actor();
+    let now = ctx.now();
     let (pid, input) = (id.clone(), p.clone());
     let saved = ctx
-        .db(move |c| {
+        .call(move |core| {
             if editing {
-                admin_providers::update(c, &cfg, keys.kek(), &meta, &pid, input, now)
+                admin_providers::update(core, &actor, &pid, input, now)
             } else {
-                admin_providers::create(c, &cfg, keys.kek(), &meta, input, now)
+                admin_providers::create(core, &actor, input, now)
             }
         })
         .await;
@@ -280,12 +271,19 @@ async fn save(
             );
             Ok(see_other(&format!("/admin/providers/{id}")))
         }
+        Err(CoreError::ReauthRequired { .. }) => {
+            let (status, message) = form.inline_message();
+            let mut errors = ValidationErrors::default();
+            errors.add(reauth::FIELD, message);
+            secret_not_kept(&mut errors, &p, editing);
+            page(&ctx, &session, admin, shown_id, p, extra, errors, status)
+        }
         Err(CoreError::Validation(mut v)) => {
             secret_not_kept(&mut v, &p, editing);
             page(
                 &ctx,
                 &session,
-                &admin,
+                admin,
                 shown_id,
                 p,
                 extra,
@@ -299,28 +297,22 @@ async fn save(
 
 /// `POST /admin/providers`: adds a provider.
 pub async fn create(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    save(req, ctx, session, admin, fields, None).await
+    save(ctx, session, form, None).await
 }
 
 /// `POST /admin/providers/{id}`: replaces a stored provider's settings.
 pub async fn update(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let info = load_stored(&ctx, &path).await?;
-    save(req, ctx, session, admin, fields, Some(info)).await
+    save(ctx, session, form, Some(info)).await
 }
 
 #[cfg(test)]

@@ -7,16 +7,15 @@ pub mod form;
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::providers::{self as admin_providers, ProviderInfo, Source};
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome};
 
 /// What a configured provider's page says about changing it.
@@ -217,33 +216,27 @@ pub async fn confirm_delete(
 
 /// `POST /admin/providers/{id}/delete`.
 pub async fn delete(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
     load_stored(&ctx, &id).await?;
-    if let Some(page) = reauth::gate(
-        &req,
-        &ctx,
-        &session,
-        &admin,
-        &fields,
-        "delete this sign-in provider",
-    )
-    .await?
+    let actor = form.actor();
+    let (now, pid) = (ctx.now(), id.clone());
+    let info = match ctx
+        .call(move |core| admin_providers::delete(core, &actor, &pid, now))
+        .await
     {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
-    let (cfg, keys, now, pid) = (ctx.config.clone(), ctx.keys.clone(), ctx.now(), id.clone());
-    let info = ctx
-        .db(move |c| admin_providers::delete(c, &cfg, keys.kek(), &meta, &pid, now))
-        .await?;
+        Ok(info) => info,
+        Err(core_auth::CoreError::ReauthRequired { .. }) => {
+            return form
+                .reauth_page(&ctx, &session, "delete this sign-in provider")
+                .await
+        }
+        Err(e) => return Err(e.into()),
+    };
     ctx.upstream.forget(&id);
     flash(
         &session,

@@ -4,17 +4,16 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::users;
 use core_auth::CoreError;
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome};
 
 /// A refused action shows the reason on the user's page.
@@ -30,20 +29,17 @@ fn refused(session: &Session, id: &str, e: CoreError) -> Result<HttpResponse, Pa
 }
 
 async fn set_disabled(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    admin: oidc_endpoints::CurrentUser,
+    form: AdminForm,
     id: String,
-    fields: Fields,
     disabled: bool,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let uid = id.clone();
     match ctx
-        .db(move |c| users::set_disabled(c, &meta, &uid, disabled, now))
+        .call(move |core| users::set_disabled(core, &meta, &uid, disabled, now))
         .await
     {
         Ok(()) => {
@@ -57,30 +53,34 @@ async fn set_disabled(
             );
             Ok(see_other(&format!("/admin/users/{id}")))
         }
+        Err(CoreError::ReauthRequired { .. }) => {
+            let what = if disabled {
+                "disable this account"
+            } else {
+                "enable this account"
+            };
+            form.reauth_page(&ctx, &session, what).await
+        }
         Err(e) => refused(&session, &id, e),
     }
 }
 
 pub async fn disable(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    set_disabled(req, ctx, session, admin, path.into_inner(), fields, true).await
+    set_disabled(ctx, session, form, path.into_inner(), true).await
 }
 
 pub async fn enable(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    set_disabled(req, ctx, session, admin, path.into_inner(), fields, false).await
+    set_disabled(ctx, session, form, path.into_inner(), false).await
 }
 
 #[derive(Template)]
@@ -120,27 +120,26 @@ pub async fn confirm_delete(
 
 /// `POST /admin/users/{id}/delete`.
 pub async fn delete(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    if let Some(page) =
-        reauth::gate(&req, &ctx, &session, &admin, &fields, "delete this account").await?
-    {
-        return Ok(page);
-    }
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let uid = id.clone();
-    match ctx.db(move |c| users::delete(c, &meta, &uid, now)).await {
+    match ctx
+        .call(move |core| users::delete(core, &meta, &uid, now))
+        .await
+    {
         Ok(u) => {
             flash(&session, format!("The account {} was deleted.", u.email));
             Ok(see_other("/admin/users"))
+        }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "delete this account")
+                .await
         }
         Err(CoreError::Validation(v)) => Err(PageError::Forbidden(
             v.0.first().map(|e| e.message.clone()).unwrap_or_default(),
@@ -151,43 +150,34 @@ pub async fn delete(
 
 /// `POST /admin/users/{id}/reset-password`.
 pub async fn send_reset(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let uid = id.clone();
-    ctx.run(move |ctx| -> Result<(), CoreError> {
-        let mut c = ctx.pool.get()?;
-        users::send_reset(&mut c, ctx.mailer(), &meta, &uid, now)
-    })
-    .await?;
+    ctx.call(move |core| users::send_reset(core, &meta, &uid, now))
+        .await?;
     flash(&session, "A password reset link was mailed to the user.");
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 
 /// `POST /admin/users/{id}/revoke-sessions`.
 pub async fn revoke_sessions(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let uid = id.clone();
     let n = ctx
-        .db(move |c| users::revoke_all(c, &meta, &uid, now))
+        .call(move |core| users::revoke_all(core, &meta, &uid, now))
         .await?;
     flash(
         &session,
@@ -198,20 +188,17 @@ pub async fn revoke_sessions(
 
 /// `POST /admin/users/{id}/clear-throttle`.
 pub async fn clear_throttle(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let uid = id.clone();
     let cleared = ctx
-        .db(move |c| users::clear_throttles(c, &meta, &uid, now))
+        .call(move |core| users::clear_throttles(core, &meta, &uid, now))
         .await?;
     flash(
         &session,

@@ -2,18 +2,17 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::users::{self, Changes, NewAccount};
 use core_auth::error::ValidationErrors;
 use core_auth::{roles, CoreError};
 use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use oidc_endpoints::{AppContext, PageError};
 
-use crate::fields::Fields;
 use crate::guard::RequireAdmin;
-use crate::reauth;
+use crate::reauth::AdminForm;
 use crate::view::{flash, frame, Chrome};
 
 /// A role or group checkbox: (value, label, ticked).
@@ -128,28 +127,23 @@ pub async fn new_form(
 
 /// `POST /admin/users`: creates the account and mails the invitation.
 pub async fn create(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let input = NewAccount {
-        email: fields.get("email").to_string(),
-        name: fields.get("name").to_string(),
-        roles: fields.ticked("role."),
-        groups: fields.ticked("group."),
+        email: form.get("email").to_string(),
+        name: form.get("name").to_string(),
+        roles: form.fields.ticked("role."),
+        groups: form.fields.ticked("group."),
     };
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let i = input.clone();
     let r = ctx
-        .run(move |ctx| -> Result<_, CoreError> {
-            let mut c = ctx.pool.get()?;
-            users::create(&mut c, ctx.mailer(), &meta, &i, now)
-        })
+        .call(move |core| users::create(core, &meta, &i, now))
         .await;
+    let admin = &form.admin;
     match r {
         Ok(u) => {
             flash(
@@ -161,11 +155,14 @@ pub async fn create(
             );
             Ok(see_other(&format!("/admin/users/{}", u.user.id)))
         }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "create an account").await
+        }
         Err(CoreError::Validation(v)) => {
             form_page(
                 &ctx,
                 &session,
-                &admin,
+                admin,
                 None,
                 input.email,
                 input.name,
@@ -215,74 +212,45 @@ pub async fn edit_form(
     .await
 }
 
-/// `POST /admin/users/{id}/edit`. A change of roles or groups is a
-/// sensitive action (password again after ten minutes).
+/// `POST /admin/users/{id}/edit`. Every change to an account is sensitive
+/// (the domain asks for a fresh sign-in, see `crate::reauth`).
 pub async fn update(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
     session: Session,
-    RequireAdmin(admin): RequireAdmin,
     path: web::Path<String>,
-    fields: Fields,
+    form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&session, fields.get("csrf_token"))?;
     let id = path.into_inner();
-    let mut wanted_roles = fields.ticked("role.");
+    let mut wanted_roles = form.fields.ticked("role.");
     wanted_roles.push(core_auth::users::ROLE_USER.to_string());
-    let wanted_groups = fields.ticked("group.");
-    let uid = id.clone();
-    let (mut cur_roles, mut cur_groups) = ctx
-        .db(move |c| {
-            core_auth::users::find_by_id(c, &uid)?.ok_or(CoreError::NotFound("user"))?;
-            let g: Vec<String> = roles::groups_of(c, &uid)?
-                .into_iter()
-                .map(|g| g.id)
-                .collect();
-            Ok((roles::direct_roles(c, &uid)?, g))
-        })
-        .await?;
-    let (mut wr, mut wg) = (wanted_roles.clone(), wanted_groups.clone());
-    for v in [&mut cur_roles, &mut cur_groups, &mut wr, &mut wg] {
-        v.sort();
-        v.dedup();
-    }
-    if cur_roles != wr || cur_groups != wg {
-        if let Some(page) = reauth::gate(
-            &req,
-            &ctx,
-            &session,
-            &admin,
-            &fields,
-            "change this user's roles or groups",
-        )
-        .await?
-        {
-            return Ok(page);
-        }
-    }
     let changes = Changes {
-        name: Some(fields.get("name").to_string()),
-        email: Some(fields.get("email").to_string()),
-        email_verified: Some(fields.checked("email_verified")),
+        name: Some(form.get("name").to_string()),
+        email: Some(form.get("email").to_string()),
+        email_verified: Some(form.fields.checked("email_verified")),
         roles: Some(wanted_roles),
-        groups: Some(wanted_groups),
+        groups: Some(form.fields.ticked("group.")),
+        disabled: None,
     };
-    let meta = auditing::meta(&req, Some(&admin));
+    let meta = form.actor();
     let now = ctx.now();
     let (uid, ch) = (id.clone(), changes.clone());
     match ctx
-        .db(move |c| users::update(c, &meta, &uid, &ch, now))
+        .call(move |core| users::update(core, &meta, &uid, &ch, now))
         .await
     {
         Ok(_) => {
             flash(&session, "Changes saved.");
             Ok(see_other(&format!("/admin/users/{id}")))
         }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(&ctx, &session, "change this account")
+                .await
+        }
         Err(CoreError::Validation(v)) => {
             form_page(
                 &ctx,
                 &session,
-                &admin,
+                &form.admin,
                 Some(id),
                 changes.email.unwrap_or_default(),
                 changes.name.unwrap_or_default(),

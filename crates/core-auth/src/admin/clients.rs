@@ -2,12 +2,14 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clients::{self, Client, ClientSpec};
 use crate::clock::UnixTime;
 use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
 use crate::secret::Secret;
+use crate::service::Core;
 
 fn get(c: &mut DbConn, id: &str) -> CoreResult<Client> {
     clients::find(c, id)?.ok_or(CoreError::NotFound("client"))
@@ -16,16 +18,19 @@ fn get(c: &mut DbConn, id: &str) -> CoreResult<Client> {
 /// Registers a client; the secret (for secret-based methods) is returned
 /// once and stored only as a hash.
 pub fn create(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     spec: &ClientSpec,
     now: UnixTime,
 ) -> CoreResult<(Client, Option<Secret>)> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let (client, secret) = clients::create(c, spec, now)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("client_created")
                 .client(&client.client_id)
                 .with("name", client.name.clone())
@@ -81,12 +86,15 @@ fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
 /// Replaces a client's settings. A new secret is returned when the client
 /// moved to a secret-based method without having one.
 pub fn update(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     id: &str,
     spec: &ClientSpec,
     now: UnixTime,
 ) -> CoreResult<(Client, Option<Secret>)> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let before = get(c, id)?;
         let (after, secret) = clients::update(c, id, spec, now)?;
@@ -94,7 +102,7 @@ pub fn update(
         if !fields.is_empty() || secret.is_some() {
             audit::record(
                 c,
-                meta,
+                actor,
                 Event::success("client_updated")
                     .client(id)
                     .with("changed", json!(fields))
@@ -106,13 +114,21 @@ pub fn update(
     })
 }
 
-pub fn rotate_secret(c: &mut DbConn, meta: &Meta, id: &str, now: UnixTime) -> CoreResult<Secret> {
+pub fn rotate_secret(
+    core: &Core<'_>,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> CoreResult<Secret> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         get(c, id)?;
         let s = clients::rotate_secret(c, id, now)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("client_secret_rotated").client(id),
             now,
         )?;
@@ -120,13 +136,16 @@ pub fn rotate_secret(c: &mut DbConn, meta: &Meta, id: &str, now: UnixTime) -> Co
     })
 }
 
-pub fn delete(c: &mut DbConn, meta: &Meta, id: &str, now: UnixTime) -> CoreResult<Client> {
+pub fn delete(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> CoreResult<Client> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let client = get(c, id)?;
         clients::delete(c, id)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("client_deleted")
                 .client(id)
                 .with("name", client.name.clone()),

@@ -6,12 +6,15 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 
+use crate::actor::Actor;
 use crate::admin_stats::{self, Overview};
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::config::Config;
-use crate::db::DbConn;
-use crate::error::CoreResult;
+use crate::db::{write_tx, DbConn};
+use crate::error::{CoreError, CoreResult};
 use crate::keys::store::{self, KeyInfo, KeyState};
+use crate::service::Core;
 use crate::sessions::Timeouts;
 use crate::throttle;
 
@@ -129,14 +132,8 @@ pub fn load(c: &mut DbConn, cfg: &Config, now: UnixTime, t: Timeouts) -> CoreRes
 pub fn throttled(c: &mut DbConn, cfg: &Config, now: UnixTime) -> CoreResult<Vec<throttle::Row>> {
     throttle::active(
         c,
-        throttle::Rule {
-            max: cfg.throttle.sign_in_max_failures,
-            window: cfg.throttle.sign_in_window_secs,
-        },
-        throttle::Rule {
-            max: cfg.throttle.reset_max_requests,
-            window: cfg.throttle.reset_window_secs,
-        },
+        throttle::Rule::sign_in(&cfg.throttle),
+        throttle::Rule::reset(&cfg.throttle),
         now,
     )
 }
@@ -149,4 +146,29 @@ pub fn newest(c: &mut DbConn, n: i64) -> CoreResult<Vec<crate::users::User>> {
         .order(users::created_at.desc())
         .limit(n)
         .load(c)?)
+}
+
+/// Lifts one throttle the dashboard lists (by its kind and stored key; the
+/// address itself is not kept). Not found when there is none (any more).
+pub fn clear_throttle(
+    core: &Core<'_>,
+    actor: &Actor,
+    kind: &str,
+    key: &str,
+    now: UnixTime,
+) -> CoreResult<()> {
+    let mut pooled = core.conn()?;
+    write_tx(&mut pooled, |c| {
+        if !throttle::clear_key(c, kind, key)? {
+            return Err(CoreError::NotFound("throttle"));
+        }
+        audit::record(
+            c,
+            actor,
+            Event::success("admin_throttle_cleared")
+                .with("kind", kind)
+                .with("key", key),
+            now,
+        )
+    })
 }

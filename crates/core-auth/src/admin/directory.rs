@@ -7,25 +7,30 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{ensure_admins, invalid};
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::db::schema::{user_groups, users};
 use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
 use crate::roles::{self, Group, GroupInfo, Role};
+use crate::service::Core;
 
 pub fn create_role(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     name: &str,
     description: &str,
     now: UnixTime,
 ) -> CoreResult<Role> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let r = roles::create_role(c, name, description, now)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_role_created").with("role", r.name.clone()),
             now,
         )?;
@@ -41,19 +46,22 @@ pub fn find_role(c: &mut DbConn, name: &str) -> CoreResult<Role> {
 }
 
 pub fn rename_role(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     name: &str,
     new_name: &str,
     now: UnixTime,
 ) -> CoreResult<Role> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         find_role(c, name)?;
         roles::rename_role(c, name, new_name)?;
         let r = find_role(c, new_name.trim())?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_role_renamed").with("role", json!([name, r.name])),
             now,
         )?;
@@ -61,13 +69,16 @@ pub fn rename_role(
     })
 }
 
-pub fn delete_role(c: &mut DbConn, meta: &Meta, name: &str, now: UnixTime) -> CoreResult<()> {
+pub fn delete_role(core: &Core<'_>, actor: &Actor, name: &str, now: UnixTime) -> CoreResult<()> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         find_role(c, name)?;
         roles::delete_role(c, name)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_role_deleted").with("role", name),
             now,
         )
@@ -150,19 +161,22 @@ fn set_group_roles(
 }
 
 pub fn create_group(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     name: &str,
     description: &str,
     group_roles: &[String],
     now: UnixTime,
 ) -> CoreResult<GroupDetail> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let g = roles::create_group(c, name, description, now)?;
         set_group_roles(c, &g.id, group_roles)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_group_created")
                 .with("group", g.id.clone())
                 .with("name", g.name.clone())
@@ -175,16 +189,19 @@ pub fn create_group(
 
 /// Renames a group and/or replaces its roles.
 pub fn update_group(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     id: &str,
     new_name: Option<&str>,
     new_roles: Option<&[String]>,
     now: UnixTime,
 ) -> CoreResult<GroupDetail> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let g = group(c, id)?;
-        let was = super::before(c, meta.actor_user_id.as_deref())?;
+        let was = super::before(c, actor.actor_user_id.as_deref())?;
         let mut changes = serde_json::Map::new();
         if let Some(n) = new_name.filter(|n| n.trim() != g.name) {
             roles::rename_group(c, id, n)?;
@@ -199,11 +216,11 @@ pub fn update_group(
                 changes.insert("roles_removed".into(), json!(removed));
             }
         }
-        ensure_admins(c, meta.actor_user_id.as_deref(), was)?;
+        ensure_admins(c, actor.actor_user_id.as_deref(), was)?;
         if !changes.is_empty() {
             audit::record(
                 c,
-                meta,
+                actor,
                 Event::success("admin_group_updated")
                     .with("group", id)
                     .with("changes", serde_json::Value::Object(changes)),
@@ -214,15 +231,18 @@ pub fn update_group(
     })
 }
 
-pub fn delete_group(c: &mut DbConn, meta: &Meta, id: &str, now: UnixTime) -> CoreResult<()> {
+pub fn delete_group(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> CoreResult<()> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let g = group(c, id)?;
-        let was = super::before(c, meta.actor_user_id.as_deref())?;
+        let was = super::before(c, actor.actor_user_id.as_deref())?;
         roles::delete_group(c, id)?;
-        ensure_admins(c, meta.actor_user_id.as_deref(), was)?;
+        ensure_admins(c, actor.actor_user_id.as_deref(), was)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_group_deleted")
                 .with("group", id)
                 .with("name", g.name),
@@ -233,23 +253,26 @@ pub fn delete_group(c: &mut DbConn, meta: &Meta, id: &str, now: UnixTime) -> Cor
 
 /// Adds (`member = true`) or removes a user.
 pub fn set_member(
-    c: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     id: &str,
     user_id: &str,
     member: bool,
     now: UnixTime,
 ) -> CoreResult<()> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         group(c, id)?;
         crate::users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
-        let was = super::before(c, meta.actor_user_id.as_deref())?;
+        let was = super::before(c, actor.actor_user_id.as_deref())?;
         if member {
             roles::add_member(c, id, user_id)?;
         } else {
             roles::remove_member(c, id, user_id)?;
         }
-        ensure_admins(c, meta.actor_user_id.as_deref(), was)?;
+        ensure_admins(c, actor.actor_user_id.as_deref(), was)?;
         let event = if member {
             "admin_group_member_added"
         } else {
@@ -257,7 +280,7 @@ pub fn set_member(
         };
         audit::record(
             c,
-            meta,
+            actor,
             Event::success(event).subject(user_id).with("group", id),
             now,
         )

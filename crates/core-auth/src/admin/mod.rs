@@ -5,14 +5,18 @@
 pub mod clients;
 pub mod dashboard;
 pub mod directory;
+pub mod keys;
 pub mod providers;
 pub mod search;
 pub mod sessions;
 pub mod users;
 
+use crate::actor::Actor;
+use crate::clock::UnixTime;
 use crate::db::DbConn;
 use crate::error::{CoreError, CoreResult, ValidationErrors};
 use crate::roles;
+use crate::service::Core;
 use crate::users::ROLE_ADMIN;
 
 pub(crate) fn invalid(field: &'static str, msg: impl Into<String>) -> CoreError {
@@ -75,4 +79,12 @@ pub fn is_admin(c: &mut DbConn, user_id: Option<&str>) -> CoreResult<bool> {
             .any(|r| r == ROLE_ADMIN)),
         None => Ok(false),
     }
+}
+
+/// The gate of every sensitive action (anything that grants admin power,
+/// issues a secret or changes who can sign in): the actor must have proved
+/// who they are within `admin.reauth_window_secs` (the command line always
+/// has). Called first, before anything is read or checked.
+pub fn sensitive(core: &Core<'_>, actor: &Actor, now: UnixTime) -> CoreResult<()> {
+    actor.require_fresh(core.config.admin.reauth_window_secs, now)
 }

@@ -6,7 +6,8 @@
 
 use serde_json::{json, Value};
 
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::db::{write_tx, DbConn};
@@ -14,6 +15,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::federation::provider::check;
 use crate::federation::{links, store, UpstreamProvider};
 use crate::keys::Kek;
+use crate::service::Core;
 
 use super::invalid;
 
@@ -191,13 +193,16 @@ fn changed(a: &UpstreamProvider, b: &UpstreamProvider) -> Vec<String> {
 /// Stores a new provider. Its id must be free (neither configured nor
 /// stored); `client_secret` is required unless the provider is disabled.
 pub fn create(
-    c: &mut DbConn,
-    cfg: &Config,
-    kek: &Kek,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     p: UpstreamProvider,
     now: UnixTime,
 ) -> CoreResult<ProviderInfo> {
+    super::sensitive(core, actor, now)?;
+    let cfg = core.config;
+    let kek = core.kek();
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     refuse_configured(cfg, &p.id)?;
     write_tx(c, |c| {
         if store::stored(c, &p.id)?.is_some() {
@@ -210,7 +215,7 @@ pub fn create(
         let used = store::save(c, cfg, kek, p, now)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_upstream_provider_created")
                 .with("provider", id.clone())
                 .with("display_name", used.display_name.clone())
@@ -239,14 +244,17 @@ const IDENTITY_KEYS: &[&str] = &[
 /// An empty `client_secret` keeps the stored secret. While accounts are
 /// linked to it, the settings of [`IDENTITY_KEYS`] stay as they are.
 pub fn update(
-    c: &mut DbConn,
-    cfg: &Config,
-    kek: &Kek,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     id: &str,
     mut p: UpstreamProvider,
     now: UnixTime,
 ) -> CoreResult<ProviderInfo> {
+    super::sensitive(core, actor, now)?;
+    let cfg = core.config;
+    let kek = core.kek();
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     refuse_configured(cfg, id)?;
     p.id = id.to_string();
     write_tx(c, |c| {
@@ -279,7 +287,7 @@ pub fn update(
         if !fields.is_empty() || new_secret {
             audit::record(
                 c,
-                meta,
+                actor,
                 Event::success("admin_upstream_provider_updated")
                     .with("provider", id)
                     .with("changed", json!(fields))
@@ -295,14 +303,12 @@ pub fn update(
 /// a provider added later with the same id starts with no links, whoever
 /// it is. Their users keep their accounts and sign in with a password (or
 /// set one through "Forgot your password?") or another link.
-pub fn delete(
-    c: &mut DbConn,
-    cfg: &Config,
-    kek: &Kek,
-    meta: &Meta,
-    id: &str,
-    now: UnixTime,
-) -> CoreResult<ProviderInfo> {
+pub fn delete(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> CoreResult<ProviderInfo> {
+    super::sensitive(core, actor, now)?;
+    let cfg = core.config;
+    let kek = core.kek();
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     refuse_configured(cfg, id)?;
     write_tx(c, |c| {
         let info = get(c, cfg, kek, id)?;
@@ -310,7 +316,7 @@ pub fn delete(
         let removed = links::remove_all_for_provider(c, id)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_upstream_provider_deleted")
                 .with("provider", id)
                 .with("display_name", info.shown().display_name.clone())

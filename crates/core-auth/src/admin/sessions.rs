@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::db::schema::{access_tokens, clients, refresh_tokens, sessions, users};
 use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
+use crate::service::Core;
 use crate::sessions::Timeouts;
 
 /// A signed-in session as the console and the API show it (never its
@@ -165,7 +167,9 @@ pub fn for_user(
 
 /// Ends the session with public id `sid` and the tokens issued in it
 /// (offline grants survive, as at sign-out).
-pub fn revoke(c: &mut DbConn, meta: &Meta, sid: &str, now: UnixTime) -> CoreResult<()> {
+pub fn revoke(core: &Core<'_>, actor: &Actor, sid: &str, now: UnixTime) -> CoreResult<()> {
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
     write_tx(c, |c| {
         let user: Option<Option<String>> = sessions::table
             .filter(sessions::sid.eq(sid))
@@ -181,6 +185,6 @@ pub fn revoke(c: &mut DbConn, meta: &Meta, sid: &str, now: UnixTime) -> CoreResu
         if let Some(u) = user {
             e = e.subject(u);
         }
-        audit::record(c, meta, e, now)
+        audit::record(c, actor, e, now)
     })
 }

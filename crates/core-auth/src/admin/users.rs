@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::{ensure_admins, invalid, is_admin};
 use crate::accounts::Mailer;
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::db::{write_tx, DbConn};
 use crate::email_tokens::{self, Purpose};
@@ -15,6 +16,7 @@ use crate::mail::{self, outbox, Action, Content};
 use crate::oidc::consent::{self, ConsentInfo};
 use crate::oidc::tokens;
 use crate::roles::{self, Group};
+use crate::service::Core;
 use crate::sessions::Timeouts;
 use crate::throttle;
 use crate::users::{self, User, UserWithRoles, ROLE_ADMIN, ROLE_USER};
@@ -43,6 +45,8 @@ pub struct Changes {
     pub roles: Option<Vec<String>>,
     /// Group ids.
     pub groups: Option<Vec<String>>,
+    /// Disable or enable the account (see [`set_disabled`]).
+    pub disabled: Option<bool>,
 }
 
 fn link(m: Mailer<'_>, token: &crate::secret::Secret) -> String {
@@ -102,12 +106,15 @@ fn check_groups(c: &mut DbConn, v: &mut ValidationErrors, wanted: &[String]) -> 
 /// invitation with a link to choose one (the link also verifies the
 /// address).
 pub fn create(
-    conn: &mut DbConn,
-    m: Mailer<'_>,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     input: &NewAccount,
     now: UnixTime,
 ) -> CoreResult<UserWithRoles> {
+    super::sensitive(core, actor, now)?;
+    let m = core.mailer();
+    let mut pooled = core.conn()?;
+    let conn = &mut *pooled;
     let mut v = ValidationErrors::default();
     let email = users::normalize_email(&input.email)
         .map_err(|msg| v.add("email", msg))
@@ -147,7 +154,7 @@ pub fn create(
         )?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_user_created")
                 .subject(&created.user.id)
                 .with("email", email.clone())
@@ -164,16 +171,19 @@ pub fn create(
 /// the user's own roles and groups; the admin rules hold afterwards (see
 /// [`ensure_admins`]). Audited with every change, old and new.
 pub fn update(
-    conn: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     user_id: &str,
     ch: &Changes,
     now: UnixTime,
 ) -> CoreResult<UserWithRoles> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let conn = &mut *pooled;
     write_tx(conn, |c| {
         let user = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
-        let actor = meta.actor_user_id.as_deref();
-        let was = super::before(c, actor)?;
+        let by = actor.actor_user_id.as_deref();
+        let was = super::before(c, by)?;
         let mut v = ValidationErrors::default();
         let name = match &ch.name {
             Some(n) => users::normalize_name(n).map_err(|m| v.add("name", m)).ok(),
@@ -268,16 +278,19 @@ pub fn update(
                 changed.insert("groups_removed".into(), json!(removed));
             }
         }
-        ensure_admins(c, actor, was)?;
+        ensure_admins(c, by, was)?;
         if !changed.is_empty() {
             audit::record(
                 c,
-                meta,
+                actor,
                 Event::success("admin_user_updated")
                     .subject(user_id)
                     .with("changes", serde_json::Value::Object(changed)),
                 now,
             )?;
+        }
+        if let Some(d) = ch.disabled {
+            disable_in(c, actor, user_id, d, now)?;
         }
         let fresh = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
         users::with_roles(c, fresh)
@@ -323,90 +336,100 @@ fn set_account(
 /// an administrator cannot disable their own account or the last enabled
 /// administrator.
 pub fn set_disabled(
-    conn: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     user_id: &str,
     disabled: bool,
     now: UnixTime,
 ) -> CoreResult<()> {
-    write_tx(conn, |c| {
-        let user = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
-        if disabled {
-            if meta.actor_user_id.as_deref() == Some(user_id) {
-                return Err(invalid("user", "You cannot disable your own account."));
-            }
-            let mut others = 0;
-            for a in roles::users_with_role(c, ROLE_ADMIN)? {
-                if a != user_id && users::find_by_id(c, &a)?.is_some_and(|u| !u.disabled) {
-                    others += 1;
-                }
-            }
-            if others == 0 && is_admin(c, Some(user_id))? {
-                return Err(invalid(
-                    "user",
-                    "This is the last enabled administrator; make someone else an administrator first.",
-                ));
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let conn = &mut *pooled;
+    write_tx(conn, |c| disable_in(c, actor, user_id, disabled, now))
+}
+
+fn disable_in(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    disabled: bool,
+    now: UnixTime,
+) -> CoreResult<()> {
+    let user = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
+    if disabled {
+        if actor.actor_user_id.as_deref() == Some(user_id) {
+            return Err(invalid("user", "You cannot disable your own account."));
+        }
+        let mut others = 0;
+        for a in roles::users_with_role(c, ROLE_ADMIN)? {
+            if a != user_id && users::find_by_id(c, &a)?.is_some_and(|u| !u.disabled) {
+                others += 1;
             }
         }
-        users::set_disabled(c, user_id, disabled, now)?;
-        if user.disabled != disabled {
-            let event = if disabled {
-                "admin_user_disabled"
-            } else {
-                "admin_user_enabled"
-            };
-            audit::record(
-                c,
-                meta,
-                Event::success(event)
-                    .subject(user_id)
-                    .with("email", user.email),
-                now,
-            )?;
+        if others == 0 && is_admin(c, Some(user_id))? {
+            return Err(invalid(
+                "user",
+                "This is the last enabled administrator; make someone else an administrator first.",
+            ));
         }
-        Ok(())
-    })
+    }
+    users::set_disabled(c, user_id, disabled, now)?;
+    if user.disabled != disabled {
+        let event = if disabled {
+            "admin_user_disabled"
+        } else {
+            "admin_user_enabled"
+        };
+        audit::record(
+            c,
+            actor,
+            Event::success(event)
+                .subject(user_id)
+                .with("email", user.email),
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// Deletes an account (its sessions, tokens, consents and links go with it).
 /// The last administrator cannot be deleted. Audited either way.
-pub fn delete(conn: &mut DbConn, meta: &Meta, user_id: &str, now: UnixTime) -> CoreResult<User> {
-    match users::delete(conn, user_id) {
-        Ok(deleted) => {
-            audit::record(
-                conn,
-                meta,
-                Event::success("admin_user_deleted")
-                    .subject(&deleted.id)
-                    .with("email", deleted.email.clone()),
-                now,
-            )?;
-            Ok(deleted)
-        }
-        Err(CoreError::Validation(v)) => {
-            audit::record(
-                conn,
-                meta,
-                Event::failure("admin_user_deleted")
-                    .subject(user_id)
-                    .with("reason", "last_admin"),
-                now,
-            )?;
-            Err(CoreError::Validation(v))
-        }
-        Err(e) => Err(e),
+pub fn delete(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> CoreResult<User> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let conn = &mut *pooled;
+    let done = write_tx(conn, |c| {
+        let deleted = users::delete(c, user_id)?;
+        audit::record(
+            c,
+            actor,
+            Event::success("admin_user_deleted")
+                .subject(&deleted.id)
+                .with("email", deleted.email.clone()),
+            now,
+        )?;
+        Ok(deleted)
+    });
+    if let Err(CoreError::Validation(_)) = &done {
+        // Refused: nothing changed, so the refusal is a row of its own.
+        audit::record(
+            conn,
+            actor,
+            Event::failure("admin_user_deleted")
+                .subject(user_id)
+                .with("reason", "last_admin"),
+            now,
+        )?;
     }
+    done
 }
 
 /// Mails the user a password-reset link (an invitation again when the
 /// account has no password yet).
-pub fn send_reset(
-    conn: &mut DbConn,
-    m: Mailer<'_>,
-    meta: &Meta,
-    user_id: &str,
-    now: UnixTime,
-) -> CoreResult<()> {
+pub fn send_reset(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> CoreResult<()> {
+    let m = core.mailer();
+    let mut pooled = core.conn()?;
+    let conn = &mut *pooled;
     write_tx(conn, |c| {
         let user = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
         let invite = user.password_hash.is_none();
@@ -424,7 +447,7 @@ pub fn send_reset(
         outbox::enqueue(c, m.kek, &msg, now)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_password_reset_sent")
                 .subject(&user.id)
                 .with("invitation", invite),
@@ -435,18 +458,20 @@ pub fn send_reset(
 
 /// Ends every session and token of the user; returns how many sessions.
 pub fn revoke_all(
-    conn: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     user_id: &str,
     now: UnixTime,
 ) -> CoreResult<usize> {
+    let mut pooled = core.conn()?;
+    let conn = &mut *pooled;
     write_tx(conn, |c| {
         users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
         let n = crate::sessions::delete_for_user(c, user_id)?;
         tokens::revoke_for_user(c, user_id, false, now)?;
         audit::record(
             c,
-            meta,
+            actor,
             Event::success("admin_sessions_revoked")
                 .subject(user_id)
                 .with("sessions", n as i64),
@@ -459,23 +484,26 @@ pub fn revoke_all(
 /// Lifts the sign-in and reset throttles of the user's address; returns
 /// whether there was one.
 pub fn clear_throttles(
-    conn: &mut DbConn,
-    meta: &Meta,
+    core: &Core<'_>,
+    actor: &Actor,
     user_id: &str,
     now: UnixTime,
 ) -> CoreResult<bool> {
-    let user = users::find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))?;
-    let a = throttle::clear(conn, throttle::Kind::SignIn, &user.email)?;
-    let b = throttle::clear(conn, throttle::Kind::Reset, &user.email)?;
-    audit::record(
-        conn,
-        meta,
-        Event::success("admin_throttle_cleared")
-            .subject(user_id)
-            .with("cleared", a || b),
-        now,
-    )?;
-    Ok(a || b)
+    let mut pooled = core.conn()?;
+    write_tx(&mut pooled, |conn| {
+        let user = users::find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))?;
+        let a = throttle::clear(conn, throttle::Kind::SignIn, &user.email)?;
+        let b = throttle::clear(conn, throttle::Kind::Reset, &user.email)?;
+        audit::record(
+            conn,
+            actor,
+            Event::success("admin_throttle_cleared")
+                .subject(user_id)
+                .with("cleared", a || b),
+            now,
+        )?;
+        Ok(a || b)
+    })
 }
 
 /// Everything the user page shows.
@@ -502,10 +530,7 @@ pub fn detail(
     t: Timeouts,
 ) -> CoreResult<UserDetail> {
     let user = users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
-    let rule = throttle::Rule {
-        max: cfg.throttle.sign_in_max_failures,
-        window: cfg.throttle.sign_in_window_secs,
-    };
+    let rule = throttle::Rule::sign_in(&cfg.throttle);
     let throttled_for = throttle::retry_after(c, throttle::Kind::SignIn, &user.email, rule, now)?;
     let filter = audit::Filter {
         user_id: Some(user_id.to_string()),

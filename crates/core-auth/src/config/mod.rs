@@ -69,6 +69,7 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     pub throttle: ThrottleConfig,
     pub audit: AuditConfig,
+    pub admin: AdminConfig,
     pub metrics: MetricsConfig,
     pub tls: TlsConfig,
 }
@@ -96,6 +97,7 @@ impl Default for Config {
             rate_limits: RateLimitsConfig::default(),
             throttle: ThrottleConfig::default(),
             audit: AuditConfig::default(),
+            admin: AdminConfig::default(),
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
         }

@@ -77,6 +77,23 @@ impl Default for ThrottleConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// How long after signing in (or after a client's token was issued)
+    /// an administrator may take a sensitive action without confirming
+    /// who they are again; 0 asks every time. See docs/security.md.
+    pub reauth_window_secs: i64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            reauth_window_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
     /// Audit rows older than this are deleted, in days.
     pub retention_days: i64,

@@ -20,6 +20,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::kek::Kek;
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::db::schema::signing_keys;
@@ -166,6 +168,13 @@ pub struct Changes {
 }
 
 impl Changes {
+    fn merge(&mut self, o: Changes) {
+        self.created.extend(o.created);
+        self.activated.extend(o.activated);
+        self.retired.extend(o.retired);
+        self.deleted.extend(o.deleted);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.created.is_empty()
             && self.activated.is_empty()
@@ -181,17 +190,52 @@ pub fn maintain(
     pool: &DbPool,
     kek: &Kek,
     cfg: &Config,
+    actor: &Actor,
     now: UnixTime,
     force: bool,
 ) -> CoreResult<Changes> {
-    let mut all = Changes::default();
+    let mut done = Changes::default();
     let mut spare: Vec<NewKey> = Vec::new();
     let mut forced = false;
     // Each round either finishes or asks for one more generated key.
     for _ in 0..4 {
         let mut conn = pool.get()?;
-        let needs_key = write_tx(&mut conn, |c| -> CoreResult<bool> {
+        let needs_key = write_tx(&mut conn, |c| -> CoreResult<(bool, Changes)> {
             lock(c)?;
+            let mut all = Changes::default();
+            let needs = round(c, kek, cfg, now, force, &mut forced, &mut spare, &mut all)?;
+            // The round's changes and their audit rows commit together.
+            audit_changes(c, &all, actor, now)?;
+            Ok((needs, all))
+        })
+        .map(|(needs, all)| {
+            done.merge(all);
+            needs
+        })?;
+        if !needs_key {
+            return Ok(done);
+        }
+        drop(conn);
+        spare.push(generate(kek, cfg.keys.rsa_bits)?);
+    }
+    Ok(done)
+}
+
+/// One round of [`maintain`] in its transaction: `Ok(true)` when it needs
+/// one more generated key (in `spare`) to finish.
+#[allow(clippy::too_many_arguments)]
+fn round(
+    c: &mut DbConn,
+    kek: &Kek,
+    cfg: &Config,
+    now: UnixTime,
+    force: bool,
+    forced: &mut bool,
+    spare: &mut Vec<NewKey>,
+    all: &mut Changes,
+) -> CoreResult<bool> {
+    {
+        {
             let rows = load_rows(c)?;
             // Keys stored under another key-encryption key would be mixed in
             // with ours: refuse before changing anything.
@@ -215,7 +259,7 @@ pub fn maintain(
                     return Ok(true);
                 }
             }
-            let due = (force && !forced)
+            let due = (force && !*forced)
                 || active.as_ref().is_some_and(|a| {
                     a.activated_at.unwrap_or(a.created_at) + cfg.keys.rotation_period_secs <= now
                 });
@@ -227,7 +271,7 @@ pub fn maintain(
                         promote(c, &n.kid, now)?;
                         all.retired.push(a.kid.clone());
                         all.activated.push(n.kid.clone());
-                        forced = true;
+                        *forced = true;
                         next = None;
                     }
                 }
@@ -249,14 +293,39 @@ pub fn maintain(
                 }
             }
             Ok(false)
-        })?;
-        if !needs_key {
-            return Ok(all);
         }
-        drop(conn);
-        spare.push(generate(kek, cfg.keys.rsa_bits)?);
     }
-    Ok(all)
+}
+
+/// Records a lifecycle round in the audit log, one row per change and a
+/// `key_rotated` row when a key was retired.
+fn audit_changes(c: &mut DbConn, ch: &Changes, actor: &Actor, now: UnixTime) -> CoreResult<()> {
+    for (event, kids) in [
+        ("key_created", &ch.created),
+        ("key_activated", &ch.activated),
+        ("key_retired", &ch.retired),
+        ("key_deleted", &ch.deleted),
+    ] {
+        for kid in kids {
+            audit::record(
+                c,
+                actor,
+                Event::success(event).with("kid", kid.clone()),
+                now,
+            )?;
+        }
+    }
+    if !ch.retired.is_empty() {
+        audit::record(
+            c,
+            actor,
+            Event::success("key_rotated")
+                .with("activated", ch.activated.clone())
+                .with("retired", ch.retired.clone()),
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 fn promote(c: &mut DbConn, kid: &str, now: UnixTime) -> CoreResult<()> {

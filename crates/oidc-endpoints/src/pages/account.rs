@@ -100,7 +100,7 @@ pub async fn logout(
         return Ok(see_other("/login"));
     }
     csrf::verify(&session, &form.csrf_token)?;
-    let meta = core_auth::audit::Meta {
+    let meta = core_auth::actor::Actor {
         actor_user_id: session.get::<String>(keys::USER_ID).ok().flatten(),
         session_id: session.get::<String>(keys::SID).ok().flatten(),
         ..crate::auditing::meta(&req, None)

@@ -5,7 +5,8 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use core_auth::audit::{self, Event, Meta, Outcome};
+use core_auth::actor::Actor;
+use core_auth::audit::{self, Event, Outcome};
 use core_auth::secret::Secret;
 use core_auth::{throttle, users, CoreError};
 use serde::Deserialize;
@@ -173,7 +174,7 @@ pub async fn submit(
         Attempt::SignedIn(user) => {
             ctx.metrics.sign_in("success");
             let sid = identity::sign_in(&session, &req, &user.id, now, &["pwd"])?;
-            let m = Meta {
+            let m = Actor {
                 actor_user_id: Some(user.id.clone()),
                 session_id: Some(sid),
                 ..meta

@@ -40,7 +40,7 @@ fn revoke_token(
     ctx: &AppContext,
     client: &core_auth::clients::Client,
     token: &str,
-    meta: &core_auth::audit::Meta,
+    meta: &core_auth::actor::Actor,
     now: core_auth::UnixTime,
 ) -> CoreResult<()> {
     let keys = &ctx.keys;

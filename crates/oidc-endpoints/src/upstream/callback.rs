@@ -6,7 +6,8 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use core_auth::audit::{Event, Meta};
+use core_auth::actor::Actor;
+use core_auth::audit::Event;
 use core_auth::federation::login::{self, Mode, Resolution};
 use core_auth::federation::pending::PendingLink;
 use serde::Deserialize;
@@ -167,7 +168,7 @@ pub async fn callback(
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
             let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
             ctx.metrics.sign_in("success");
-            let m = Meta {
+            let m = Actor {
                 actor_user_id: Some(user_id.clone()),
                 session_id: Some(sid),
                 ..auditing::meta(&req, None)

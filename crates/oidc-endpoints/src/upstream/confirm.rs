@@ -8,7 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use core_auth::audit::{self, Event, Meta};
+use core_auth::actor::Actor;
+use core_auth::audit::{self, Event};
 use core_auth::federation::login::{self, Confirmed};
 use core_auth::federation::pending::PendingLink;
 use core_auth::secret::Secret;
@@ -209,7 +210,7 @@ pub async fn submit(
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
             let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
             ctx.metrics.sign_in("success");
-            let m = Meta {
+            let m = Actor {
                 actor_user_id: Some(user_id.clone()),
                 session_id: Some(sid),
                 ..meta

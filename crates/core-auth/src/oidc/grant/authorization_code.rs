@@ -10,7 +10,8 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::{param, Params};
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::db::write_tx;
@@ -38,7 +39,7 @@ pub fn exchange(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
-    meta: &Meta,
+    meta: &Actor,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
     if !client.allows_grant(GrantType::AuthorizationCode) {

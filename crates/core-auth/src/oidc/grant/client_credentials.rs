@@ -3,7 +3,8 @@
 //! client's own (never `openid`, no refresh token).
 
 use super::{param, Params};
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::oidc::error::{OAuthError, OAuthResult};
@@ -15,7 +16,7 @@ pub fn exchange(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
-    meta: &Meta,
+    meta: &Actor,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
     if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {

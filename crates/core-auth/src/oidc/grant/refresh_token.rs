@@ -9,7 +9,8 @@
 use serde_json::Value;
 
 use super::{param, Params};
-use crate::audit::{self, Event, Meta};
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::db::write_tx;
@@ -23,7 +24,7 @@ pub fn exchange(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
-    meta: &Meta,
+    meta: &Actor,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
     if !client.allows_grant(GrantType::RefreshToken) {

@@ -1,6 +1,6 @@
 //! The admin console over HTTP: every page, CSRF on every form, the
-//! password asked again for sensitive actions, the account lifecycle with
-//! its audit rows, the last-admin rules.
+//! account lifecycle with its audit rows, the last-admin rules. (The
+//! password asked again for sensitive actions: `super::reauth`.)
 
 use core_auth::audit::{self, Filter, Row};
 use testkit::{html, TestServer};
@@ -159,92 +159,6 @@ async fn every_console_form_needs_the_csrf_token() {
         "nothing was created or deleted"
     );
     assert!(events(&srv, "admin_user_disabled").await.is_empty());
-}
-
-#[actix_web::test]
-async fn sensitive_actions_ask_for_the_password_after_ten_minutes() {
-    let srv = TestServer::start().await;
-    let (admin, _) = admin_browser(&srv, "admin@example.com").await;
-    let victim = srv
-        .create_user("victim@example.com", "Victim", PASSWORD, &[])
-        .await;
-    let action = format!("/admin/users/{}/delete", victim.user.id);
-    srv.clock.advance(11 * 60);
-    let r = post(&srv, &admin, &action, &[]).await;
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
-    assert!(
-        page.contains("Confirm your password") && page.contains("delete this account"),
-        "{page}"
-    );
-    assert!(
-        page.contains(&format!("action=\"{action}\"")),
-        "posts back to the action"
-    );
-    assert_eq!(
-        srv.get(&admin, &format!("/admin/users/{}", victim.user.id))
-            .await
-            .0,
-        200,
-        "not deleted yet"
-    );
-
-    let csrf = html::csrf(&page);
-    let r = admin
-        .post(srv.at(&action))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("reauth_password", "not my password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("That password is not right."));
-    assert_eq!(events(&srv, "admin_reauth").await[0].outcome, "failure");
-    assert_eq!(
-        srv.get(&admin, &format!("/admin/users/{}", victim.user.id))
-            .await
-            .0,
-        200
-    );
-
-    let r = admin
-        .post(srv.at(&action))
-        .form(&[("csrf_token", csrf.as_str()), ("reauth_password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/admin/users");
-    assert_eq!(
-        srv.get(&admin, &format!("/admin/users/{}", victim.user.id))
-            .await
-            .0,
-        404,
-        "deleted"
-    );
-    // Confirmed now: the next sensitive action goes ahead at once.
-    let r = post(&srv, &admin, "/admin/keys/rotate", &[]).await;
-    assert_eq!(r.status(), 303);
-    assert_eq!(events(&srv, "key_rotated").await.len(), 1);
-    // Non-sensitive actions never ask.
-    srv.clock.advance(11 * 60);
-    let other = srv
-        .create_user("other@example.com", "Other", PASSWORD, &[])
-        .await;
-    let r = post(
-        &srv,
-        &admin,
-        &format!("/admin/users/{}/disable", other.user.id),
-        &[],
-    )
-    .await;
-    assert_eq!(r.status(), 303);
 }
 
 #[actix_web::test]

@@ -8,6 +8,7 @@ mod browser;
 mod console;
 mod openapi;
 mod providers;
+mod reauth;
 mod search_plans;
 
 use core_auth::clients::ClientSpec;

@@ -40,7 +40,14 @@ async fn key_rotation_publishes_the_next_key_before_use_and_old_tokens_still_ver
     let now = srv.ctx.now();
     srv.ctx
         .run(move |ctx| -> core_auth::CoreResult<bool> {
-            core_auth::keys::store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, now, true)?;
+            core_auth::keys::store::maintain(
+                &ctx.pool,
+                ctx.keys.kek(),
+                &ctx.config,
+                &core_auth::actor::Actor::system(),
+                now,
+                true,
+            )?;
             ctx.keys.reload(&mut *ctx.pool.get()?, now)
         })
         .await
@@ -83,7 +90,14 @@ async fn key_rotation_publishes_the_next_key_before_use_and_old_tokens_still_ver
     let changes = srv
         .ctx
         .run(move |ctx| {
-            core_auth::keys::store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, later, false)
+            core_auth::keys::store::maintain(
+                &ctx.pool,
+                ctx.keys.kek(),
+                &ctx.config,
+                &core_auth::actor::Actor::system(),
+                later,
+                false,
+            )
         })
         .await
         .unwrap();
@@ -95,7 +109,14 @@ async fn key_rotation_publishes_the_next_key_before_use_and_old_tokens_still_ver
     let changes = srv
         .ctx
         .run(move |ctx| {
-            core_auth::keys::store::maintain(&ctx.pool, ctx.keys.kek(), &ctx.config, due, false)
+            core_auth::keys::store::maintain(
+                &ctx.pool,
+                ctx.keys.kek(),
+                &ctx.config,
+                &core_auth::actor::Actor::system(),
+                due,
+                false,
+            )
         })
         .await
         .unwrap();
