@@ -17,6 +17,7 @@ pub mod email_tokens;
 pub mod error;
 pub mod federation;
 pub mod keys;
+pub mod local_path;
 pub mod mail;
 pub mod oidc;
 pub mod password;

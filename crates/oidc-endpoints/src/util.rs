@@ -28,32 +28,9 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// `next` when it is a path on this server, else `None`. Refuses absolute
-/// URLs, scheme-relative `//host`, backslashes (browsers read `/\host` as
-/// `//host`) and control characters: no open redirect.
-pub fn local_path(next: &str) -> Option<String> {
-    let next = next.trim();
-    if !next.starts_with('/')
-        || next.starts_with("//")
-        || next.contains('\\')
-        || next.chars().any(|c| c.is_control() || c.is_whitespace())
-        || next.len() > 2048
-    {
-        return None;
-    }
-    // Resolve against a fixed base: the result must stay on that origin.
-    let base = url::Url::parse("http://portcullis.invalid/").ok()?;
-    let joined = base.join(next).ok()?;
-    if joined.origin() != base.origin() {
-        return None;
-    }
-    let mut out = joined.path().to_string();
-    if let Some(q) = joined.query() {
-        out.push('?');
-        out.push_str(q);
-    }
-    Some(out)
-}
+/// `next` when it is a path on this server: see [`core_auth::local_path`],
+/// the one rule every `next` goes through.
+pub use core_auth::local_path::local_path;
 
 /// Percent-encodes a query parameter value.
 pub fn urlencode(s: &str) -> String {
@@ -152,29 +129,5 @@ mod tests {
             forwarded_client(ip("127.0.0.1"), &[], ["6.6.6.6"].into_iter()),
             ip("127.0.0.1")
         );
-    }
-
-    #[test]
-    fn only_local_paths_are_accepted_as_next() {
-        assert_eq!(local_path("/account").as_deref(), Some("/account"));
-        assert_eq!(
-            local_path("/authorize?client_id=a&x=1").as_deref(),
-            Some("/authorize?client_id=a&x=1")
-        );
-        for bad in [
-            "https://evil.example/",
-            "//evil.example/",
-            "/\\evil.example",
-            "\\\\evil.example",
-            "javascript:alert(1)",
-            "evil.example",
-            "/\tevil",
-            " //evil.example",
-            "",
-        ] {
-            assert_eq!(local_path(bad), None, "{bad:?}");
-        }
-        // Dot segments cannot climb off the origin.
-        assert_eq!(local_path("/../../account").as_deref(), Some("/account"));
     }
 }

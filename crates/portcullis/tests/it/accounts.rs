@@ -332,6 +332,68 @@ async fn next_accepts_only_local_paths() {
     }
     // The sign-in page carries a local `next` through its form, drops others.
     let c = srv.client();
+    // Dot segments that a browser resolves to `//evil.example` (finding 2):
+    // refused on /login (POST and GET when signed in), /register and the
+    // console's session-revoke form.
+    let off_site = [
+        "/.//evil.example",
+        "/a/..//evil.example",
+        "/%2e//evil.example",
+        "/.///evil.example",
+        "/%2F%2Fevil.example",
+    ];
+    let root = srv
+        .create_user("root@example.com", "Root", PASSWORD, &["admin"])
+        .await;
+    let admin = srv.client();
+    srv.sign_in(&admin, "root@example.com", PASSWORD).await;
+    for next in off_site {
+        let fresh = srv.client();
+        let r = srv
+            .submit(
+                &fresh,
+                "/login",
+                "/login",
+                &[
+                    ("email", "next@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(location(&r), "/account", "POST /login next={next}");
+        let q: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        for page in ["/login", "/register"] {
+            let r = fresh
+                .get(srv.at(&format!("{page}?next={q}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{page}");
+            assert_eq!(location(&r), "/account", "GET {page} next={next}");
+        }
+        let root_id = root.user.id.clone();
+        let sid = srv
+            .with_db(move |c| {
+                use core_auth::db::schema::sessions::dsl as s;
+                use diesel::prelude::*;
+                s::sessions
+                    .filter(s::user_id.ne(root_id))
+                    .select(s::sid)
+                    .first::<String>(c)
+                    .unwrap()
+            })
+            .await;
+        let (_, page) = srv.get(&admin, "/admin/sessions").await;
+        let token = html::csrf(&page);
+        let r = admin
+            .post(srv.at(&format!("/admin/sessions/{sid}/revoke")))
+            .form(&[("csrf_token", token.as_str()), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&r), "/admin/sessions", "revoke next={next}");
+    }
     let (_, body) = srv.get(&c, "/login?next=%2Faccount%3Fx%3D1").await;
     assert_eq!(html::input_value(&body, "next").unwrap(), "/account?x=1");
     let (_, body) = srv.get(&c, "/login?next=https%3A%2F%2Fevil.example").await;
