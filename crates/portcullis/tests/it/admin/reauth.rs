@@ -62,12 +62,11 @@ async fn directory(srv: &TestServer) -> (String, String, String) {
     (victim.user.id, app.client_id, group)
 }
 
+/// A console action: its path, its fields, the words its password page uses.
+type Action = (String, Vec<(&'static str, String)>, &'static str);
+
 /// Every sensitive console action, with the words its password page uses.
-fn sensitive_actions(
-    uid: &str,
-    cid: &str,
-    gid: &str,
-) -> Vec<(String, Vec<(&'static str, String)>, &'static str)> {
+fn sensitive_actions(uid: &str, cid: &str, gid: &str) -> Vec<Action> {
     let none = Vec::new;
     vec![
         (
