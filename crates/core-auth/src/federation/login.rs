@@ -1,8 +1,12 @@
 //! What a validated upstream identity means here: sign in the linked user,
 //! link to an existing account, ask for that account's password first,
 //! create a new account, or refuse. Each decision and everything it writes
-//! happen in one transaction: a refusal or a failure leaves nothing behind.
+//! happen in one transaction, with the audit rows that say what was made
+//! (a new account, a link and how it was justified): a refusal or a
+//! failure leaves nothing behind.
 
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::db::{write_tx, DbConn, DbPool};
 use crate::error::{CoreError, CoreResult};
@@ -115,10 +119,38 @@ fn name_for(id: &UpstreamIdentity, email: &str) -> String {
     email.split('@').next().unwrap_or(email).to_string()
 }
 
+/// Records a link made now, and why it was allowed: `account_page` (the
+/// signed-in user asked for it), `verified_email` (both sides vouch for the
+/// address of an existing account), `new_account` (the account was created
+/// from this identity: no address was matched).
+fn record_link(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    provider: &str,
+    how: &'static str,
+    now: UnixTime,
+) -> CoreResult<()> {
+    let who = Actor {
+        actor_user_id: Some(user_id.to_string()),
+        ..actor.clone()
+    };
+    audit::record(
+        c,
+        &who,
+        Event::success("upstream_link_created")
+            .subject(user_id)
+            .with("provider", provider)
+            .with("how", how),
+        now,
+    )
+}
+
 /// Decides what `id`, just validated, means, and writes the link or the new
-/// account that decision needs, in one transaction.
+/// account that decision needs, with their audit rows, in one transaction.
 pub fn resolve(
     conn: &mut DbConn,
+    actor: &Actor,
     p: &UpstreamProvider,
     id: &UpstreamIdentity,
     mode: &Mode,
@@ -153,7 +185,10 @@ pub fn resolve(
         if let Mode::Link { user_id } = mode {
             return Ok(
                 match links::create(c, &p.id, &id.subject, user_id, &id.email, now)? {
-                    Linked::Created(_) => Resolution::Linked,
+                    Linked::Created(_) => {
+                        record_link(c, actor, user_id, &p.id, "account_page", now)?;
+                        Resolution::Linked
+                    }
                     Linked::LinkedToAnotherUser => {
                         Resolution::Refused(Refusal::LinkedToAnotherUser)
                     }
@@ -180,11 +215,14 @@ pub fn resolve(
             }
             return Ok(
                 match links::create(c, &p.id, &id.subject, &user.id, &id.email, now)? {
-                    Linked::Created(_) => Resolution::SignIn {
-                        user_id: user.id,
-                        created: false,
-                        linked: true,
-                    },
+                    Linked::Created(_) => {
+                        record_link(c, actor, &user.id, &p.id, "verified_email", now)?;
+                        Resolution::SignIn {
+                            user_id: user.id,
+                            created: false,
+                            linked: true,
+                        }
+                    }
                     Linked::LinkedToAnotherUser => {
                         Resolution::Refused(Refusal::LinkedToAnotherUser)
                     }
@@ -216,11 +254,28 @@ pub fn resolve(
             now,
         )?;
         match links::create(c, &p.id, &id.subject, &user.user.id, &id.email, now)? {
-            Linked::Created(_) => Ok(Resolution::SignIn {
-                user_id: user.user.id,
-                created: true,
-                linked: true,
-            }),
+            Linked::Created(_) => {
+                let uid = &user.user.id;
+                let who = Actor {
+                    actor_user_id: Some(uid.clone()),
+                    ..actor.clone()
+                };
+                audit::record(
+                    c,
+                    &who,
+                    Event::success("registration")
+                        .subject(uid)
+                        .with("provider", p.id.as_str())
+                        .with("email_verified", verified),
+                    now,
+                )?;
+                record_link(c, actor, uid, &p.id, "new_account", now)?;
+                Ok(Resolution::SignIn {
+                    user_id: user.user.id,
+                    created: true,
+                    linked: true,
+                })
+            }
             // Cannot happen for a user made in this transaction; refuse
             // (and roll the account back) rather than guess.
             _ => Err(CoreError::Database(

@@ -155,15 +155,12 @@ pub async fn callback(
         Mode::SignIn
     };
     let (p2, who2, mode2) = (p.clone(), who.clone(), mode);
+    let actor = auditing::meta(&req, user.0.as_ref());
     let resolution = ctx
-        .db(move |c| login::resolve(c, &p2, &who2, &mode2, now))
+        .db(move |c| login::resolve(c, &actor, &p2, &who2, &mode2, now))
         .await?;
     match resolution {
-        Resolution::SignIn {
-            user_id,
-            created,
-            linked,
-        } => {
+        Resolution::SignIn { user_id, .. } => {
             let amr = who.session_amr();
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
             let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
@@ -174,19 +171,6 @@ pub async fn callback(
                 ..auditing::meta(&req, None)
             };
             let provider = p.id.as_str();
-            if created {
-                let e = Event::success("registration")
-                    .subject(&user_id)
-                    .with("provider", provider);
-                auditing::record(&ctx, m.clone(), e).await;
-            }
-            if linked {
-                let e = Event::success("upstream_link_created")
-                    .subject(&user_id)
-                    .with("provider", provider)
-                    .with("how", "verified_email");
-                auditing::record(&ctx, m.clone(), e).await;
-            }
             let e = Event::success("sign_in")
                 .subject(&user_id)
                 .with("method", "upstream")
@@ -195,14 +179,7 @@ pub async fn callback(
             auditing::record(&ctx, m, Event::success("session_started").subject(&user_id)).await;
             Ok(see_other(if next.is_empty() { "/account" } else { &next }))
         }
-        Resolution::Linked => {
-            let e = Event::success("upstream_link_created")
-                .subject(&pending.link_user_id)
-                .with("provider", p.id.as_str())
-                .with("how", "account_page");
-            auditing::record(&ctx, auditing::meta(&req, user.0.as_ref()), e).await;
-            Ok(see_other(&format!("/account?linked={}", urlencode(&p.id))))
-        }
+        Resolution::Linked => Ok(see_other(&format!("/account?linked={}", urlencode(&p.id)))),
         Resolution::ConfirmWithPassword { user_id } => {
             let link = PendingLink::new(&p.id, &who, &user_id, &next, now);
             session.insert(LINK, &link).map_err(session_err)?;

@@ -68,6 +68,11 @@ async fn upstream_sign_ins_links_and_refusals_are_audited() {
     assert_eq!(location(&r), "/account");
     let reg = one(&down, "registration", "success", "provider", "one").await;
     let user_id = reg.subject_user_id.clone().unwrap();
+    // The link came with the new account: no address was matched, so it
+    // says so (not `verified_email`).
+    let made = one(&down, "upstream_link_created", "success", "provider", "one").await;
+    assert_eq!(detail(&made)["how"], "new_account");
+    assert_eq!(made.subject_user_id.as_deref(), Some(user_id.as_str()));
     let signed_in = one(&down, "sign_in", "success", "method", "upstream").await;
     assert_eq!(signed_in.subject_user_id.as_deref(), Some(user_id.as_str()));
     assert_eq!(detail(&signed_in)["provider"], "one");
