@@ -22,6 +22,7 @@ pub mod mail;
 pub mod oidc;
 pub mod password;
 pub mod roles;
+pub mod sealed_state;
 pub mod secret;
 pub mod server_secrets;
 pub mod service;

@@ -7,11 +7,13 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::actor::Actor;
+use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
 use crate::db::schema::sessions;
-use crate::db::DbConn;
-use crate::error::CoreResult;
+use crate::db::{write_tx, DbConn};
+use crate::error::{CoreError, CoreResult};
 use crate::secret::{random_token, sha256_hex, Secret};
 
 /// Keys of the session state the domain understands. Values are JSON, as
@@ -122,43 +124,100 @@ pub fn load(conn: &mut DbConn, key: &str, now: UnixTime, t: Timeouts) -> CoreRes
     Ok(Some(serde_json::from_str(&row.state).unwrap_or_default()))
 }
 
-/// Stores a new session; returns the key for the cookie.
-pub fn create(conn: &mut DbConn, state: &State, now: UnixTime) -> CoreResult<Secret> {
+/// Stores a new session; returns the key for the cookie. A signed-in
+/// session beyond the account's `max_per_user` ends the oldest ones.
+pub fn create(
+    conn: &mut DbConn,
+    state: &State,
+    now: UnixTime,
+    max_per_user: i64,
+) -> CoreResult<Secret> {
     let key = random_token();
     let d = derive(state);
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::id_hash.eq(sha256_hex(key.expose())),
-            sessions::sid.eq(d.sid),
-            sessions::user_id.eq(d.user_id),
-            sessions::state.eq(d.json),
-            sessions::ip.eq(d.ip),
-            sessions::user_agent.eq(d.user_agent),
-            sessions::auth_time.eq(d.auth_time),
-            sessions::created_at.eq(now),
-            sessions::last_seen_at.eq(now),
-        ))
-        .execute(conn)?;
+    write_tx(conn, |c| {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id_hash.eq(sha256_hex(key.expose())),
+                sessions::sid.eq(&d.sid),
+                sessions::user_id.eq(&d.user_id),
+                sessions::state.eq(&d.json),
+                sessions::ip.eq(&d.ip),
+                sessions::user_agent.eq(&d.user_agent),
+                sessions::auth_time.eq(d.auth_time),
+                sessions::created_at.eq(now),
+                sessions::last_seen_at.eq(now),
+            ))
+            .execute(c)?;
+        if let Some(uid) = &d.user_id {
+            cap(c, uid, &d.sid, max_per_user, now)?;
+        }
+        Ok::<_, CoreError>(())
+    })?;
     Ok(key)
+}
+
+/// Ends the oldest signed-in sessions of `user_id` beyond `max` (with
+/// their session-bound tokens, audited as `session_ended`, `how`
+/// `session_limit`), keeping `keep`; returns how many.
+fn cap(c: &mut DbConn, user_id: &str, keep: &str, max: i64, now: UnixTime) -> CoreResult<usize> {
+    // The session being written always stays; of the others, the newest
+    // `max - 1` do.
+    let over: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::sid.ne(keep))
+        .select(sessions::sid)
+        .order((
+            sessions::created_at.desc(),
+            sessions::last_seen_at.desc(),
+            sessions::sid.desc(),
+        ))
+        .offset(max.max(1) - 1)
+        .load(c)?;
+    for sid in &over {
+        delete_by_sid(c, sid)?;
+        crate::oidc::tokens::revoke_for_session(c, sid, now)?;
+        audit::record(
+            c,
+            &Actor::system(),
+            Event::success("session_ended")
+                .subject(user_id)
+                .with("how", "session_limit")
+                .with("session", sid.as_str()),
+            now,
+        )?;
+    }
+    Ok(over.len())
 }
 
 /// Replaces the state of an existing session. A session that no longer
 /// exists (signed out elsewhere, revoked by an admin) is not brought back:
-/// the call changes nothing and returns false.
-pub fn update(conn: &mut DbConn, key: &str, state: &State, now: UnixTime) -> CoreResult<bool> {
+/// the call changes nothing and returns false. A session that became
+/// signed in counts against the account's `max_per_user`.
+pub fn update(
+    conn: &mut DbConn,
+    key: &str,
+    state: &State,
+    now: UnixTime,
+    max_per_user: i64,
+) -> CoreResult<bool> {
     let d = derive(state);
-    let n = diesel::update(sessions::table.find(sha256_hex(key)))
-        .set((
-            sessions::sid.eq(d.sid),
-            sessions::user_id.eq(d.user_id),
-            sessions::state.eq(d.json),
-            sessions::ip.eq(d.ip),
-            sessions::user_agent.eq(d.user_agent),
-            sessions::auth_time.eq(d.auth_time),
-            sessions::last_seen_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(n > 0)
+    write_tx(conn, |c| {
+        let n = diesel::update(sessions::table.find(sha256_hex(key)))
+            .set((
+                sessions::sid.eq(&d.sid),
+                sessions::user_id.eq(&d.user_id),
+                sessions::state.eq(&d.json),
+                sessions::ip.eq(&d.ip),
+                sessions::user_agent.eq(&d.user_agent),
+                sessions::auth_time.eq(d.auth_time),
+                sessions::last_seen_at.eq(now),
+            ))
+            .execute(c)?;
+        if let (true, Some(uid)) = (n > 0, &d.user_id) {
+            cap(c, uid, &d.sid, max_per_user, now)?;
+        }
+        Ok(n > 0)
+    })
 }
 
 pub fn delete(conn: &mut DbConn, key: &str) -> CoreResult<()> {

@@ -77,16 +77,18 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
     let reload_every = Duration::from_secs(ctx.config.tls.reload_interval_secs);
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
-        let sessions =
-            SessionMiddleware::builder(DbSessionStore::new(data.get_ref().clone()), key.clone())
-                .cookie_name(name.clone())
-                .cookie_secure(secure)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_path("/".into())
-                .cookie_content_security(CookieContentSecurity::Signed)
-                .session_lifecycle(BrowserSession::default())
-                .build();
+        let sessions = SessionMiddleware::builder(
+            DbSessionStore::new(data.get_ref().clone(), key.master()),
+            key.clone(),
+        )
+        .cookie_name(name.clone())
+        .cookie_secure(secure)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".into())
+        .cookie_content_security(CookieContentSecurity::Signed)
+        .session_lifecycle(BrowserSession::default())
+        .build();
         App::new()
             .app_data(data.clone())
             .app_data(

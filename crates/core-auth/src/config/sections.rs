@@ -364,6 +364,9 @@ pub struct SessionConfig {
     pub idle_timeout_secs: i64,
     /// A session ends this long after sign-in whatever its use, in seconds.
     pub absolute_timeout_secs: i64,
+    /// Signed-in sessions one account may have at once; a new sign-in
+    /// beyond this ends the oldest (and its session-bound tokens).
+    pub max_per_user: i64,
 }
 
 impl Default for DatabaseConfig {
@@ -392,6 +395,7 @@ impl Default for SessionConfig {
             cookie_name: "portcullis_session".into(),
             idle_timeout_secs: 30 * 60,
             absolute_timeout_secs: 12 * 60 * 60,
+            max_per_user: 25,
         }
     }
 }

@@ -199,3 +199,119 @@ async fn pruning_deletes_expired_sessions() {
         .await;
     assert_eq!(pruned, 1);
 }
+
+async fn session_rows(srv: &TestServer) -> i64 {
+    srv.with_db(|c| {
+        use core_auth::db::schema::sessions::dsl::sessions;
+        use diesel::prelude::*;
+        sessions.count().get_result::<i64>(c).unwrap()
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn anonymous_visits_write_no_rows() {
+    let srv = TestServer::start().await;
+    srv.create_user("anon@example.com", "Anon", PASSWORD, &[])
+        .await;
+    let app = srv.web_client().await;
+    let authorize = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeKT8sJDjGpMRGz4Q6mc&code_challenge_method=S256",
+        app.client_id,
+        url::form_urlencoded::byte_serialize(app.redirect_uri.as_bytes()).collect::<String>()
+    );
+    for _ in 0..20 {
+        for path in [
+            "/login",
+            "/register",
+            "/forgot-password",
+            authorize.as_str(),
+        ] {
+            let r = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(srv.at(path))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_success() || r.status().is_redirection(),
+                "{path}"
+            );
+            assert!(
+                session_cookie(&r).is_some(),
+                "{path} sets its state in a cookie"
+            );
+        }
+    }
+    assert_eq!(session_rows(&srv).await, 0, "rows per anonymous GET: 0");
+
+    // The sealed state works: the authorization request survives to the
+    // sign-in form, the CSRF tokens check, and signing in makes the row.
+    let c = srv.client();
+    let (_, challenge) = testkit::oidc::pkce();
+    let url = testkit::oidc::authorize_url(
+        &srv,
+        &app,
+        &[
+            ("state", "s"),
+            ("nonce", "n"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let out = srv
+        .drive(&c, &url, Some(("anon@example.com", PASSWORD)), true)
+        .await;
+    assert!(!out.code().is_empty());
+    assert_eq!(session_rows(&srv).await, 1);
+
+    // A forged or foreign sealed cookie is a fresh anonymous session.
+    let r = client_with_cookie()
+        .get(srv.at("/account"))
+        .header("cookie", "portcullis_session=a.AAAA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).starts_with("/login"));
+}
+
+#[actix_web::test]
+async fn sessions_per_account_are_capped_oldest_first() {
+    let srv = TestServer::start_with(|c| c.session.max_per_user = 3).await;
+    srv.create_user("many@example.com", "Many", PASSWORD, &[])
+        .await;
+    let mut browsers = Vec::new();
+    for _ in 0..5 {
+        let c = srv.client();
+        srv.sign_in(&c, "many@example.com", PASSWORD).await;
+        browsers.push(c);
+        srv.clock.advance(1);
+    }
+    assert_eq!(session_rows(&srv).await, 3);
+    let mut statuses = Vec::new();
+    for c in &browsers {
+        statuses.push(srv.get(c, "/account").await.0);
+    }
+    assert_eq!(statuses, [303, 303, 200, 200, 200], "the two oldest ended");
+    let ended = srv
+        .with_db(|c| {
+            core_auth::audit::query(
+                c,
+                &core_auth::audit::Filter {
+                    event: Some("session_ended".into()),
+                    ..Default::default()
+                },
+                100,
+            )
+            .unwrap()
+        })
+        .await;
+    let capped = ended
+        .iter()
+        .filter(|r| r.detail.contains("session_limit"))
+        .count();
+    assert_eq!(capped, 2);
+}
