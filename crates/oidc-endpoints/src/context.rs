@@ -33,6 +33,8 @@ pub struct AppContext {
     pub limits: Arc<crate::ratelimit::RateLimits>,
     /// Proxies whose `X-Forwarded-For` is believed (parsed `trusted_proxies`).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// Requests in progress per client address on this node.
+    pub in_flight: Arc<crate::slow_clients::InFlight>,
 }
 
 impl AppContext {
@@ -47,6 +49,9 @@ impl AppContext {
                 .filter_map(|p| core_auth::config::parse_proxy(p))
                 .collect(),
         );
+        let in_flight = Arc::new(crate::slow_clients::InFlight::new(
+            config.max_requests_per_ip,
+        ));
         Self {
             pool,
             config: Arc::new(config),
@@ -59,6 +64,7 @@ impl AppContext {
             metrics: Arc::new(Metrics::new()),
             limits,
             trusted_proxies,
+            in_flight,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
 pub mod session_store;
+pub mod slow_clients;
 pub mod static_files;
 pub mod upstream;
 pub mod util;

@@ -106,6 +106,7 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
             .configure(admin_ui::configure)
             .default_service(web::to(not_found))
             .wrap(sessions)
+            .wrap(from_fn(oidc_endpoints::slow_clients::guard))
             .wrap(from_fn(listener_guard))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(request_log))

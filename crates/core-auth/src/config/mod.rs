@@ -50,6 +50,12 @@ pub struct Config {
     pub log_level: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// A request body not received in full within this many seconds of
+    /// the handler starting to read it is answered 408 (slow clients).
+    pub body_read_timeout_secs: u64,
+    /// Requests one client address may have in progress at once on a node;
+    /// more answer 429 at once (slow clients cannot hold every worker).
+    pub max_requests_per_ip: u32,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// Upstream identity providers people can sign in with (`[[upstream]]`
@@ -84,6 +90,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             max_body_bytes: 64 * 1024,
+            body_read_timeout_secs: 5,
+            max_requests_per_ip: 64,
             workers: 0,
             upstream: Vec::new(),
             database: DatabaseConfig::default(),
@@ -336,6 +344,11 @@ impl Config {
         }
         self.validate_metrics_and_tls()?;
         crate::federation::provider::validate(&mut self.upstream)?;
+        if self.body_read_timeout_secs == 0 || self.max_requests_per_ip == 0 {
+            return Err(CoreError::Config(
+                "body_read_timeout_secs and max_requests_per_ip: must be at least 1".into(),
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(CoreError::Config(
                 "max_body_bytes: must be at least 1024".into(),

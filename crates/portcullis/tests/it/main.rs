@@ -22,4 +22,5 @@ mod oidc_support;
 mod oidc_tokens;
 mod security;
 mod sessions;
+mod slow_clients;
 mod util;
