@@ -125,7 +125,8 @@ pub fn load(conn: &mut DbConn, key: &str, now: UnixTime, t: Timeouts) -> CoreRes
 }
 
 /// Stores a new session; returns the key for the cookie. A signed-in
-/// session beyond the account's `max_per_user` ends the oldest ones.
+/// session is audited as `session_started` in the same transaction, and
+/// beyond the account's `max_per_user` it ends the oldest ones.
 pub fn create(
     conn: &mut DbConn,
     state: &State,
@@ -150,10 +151,27 @@ pub fn create(
             .execute(c)?;
         if let Some(uid) = &d.user_id {
             cap(c, uid, &d.sid, max_per_user, now)?;
+            started(c, &d, uid, now)?;
         }
         Ok::<_, CoreError>(())
     })?;
     Ok(key)
+}
+
+/// The `session_started` row of a signed-in session, written with the row
+/// itself (whichever way the person signed in).
+fn started(c: &mut DbConn, d: &Derived, user_id: &str, now: UnixTime) -> CoreResult<()> {
+    let actor = Actor::anonymous(&d.ip, &d.user_agent).signed_in(
+        user_id,
+        &d.sid,
+        d.auth_time.unwrap_or(now),
+    );
+    audit::record(
+        c,
+        &actor,
+        Event::success("session_started").subject(user_id),
+        now,
+    )
 }
 
 /// Ends the oldest signed-in sessions of `user_id` beyond `max` (with

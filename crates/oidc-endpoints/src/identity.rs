@@ -110,21 +110,28 @@ impl FromRequest for CurrentUser {
     }
 }
 
+/// A new public session id (the OIDC `sid`), for [`sign_in`]; made before
+/// the sign-in's use case runs, so that its audit rows carry it.
+pub fn new_sid() -> String {
+    core_auth::secret::random_token().into_inner()
+}
+
 /// Starts a signed-in session: a new session id (the old cookie stops
-/// working), a new public `sid`, the time and methods of authentication, and
-/// a new CSRF token. Returns the new `sid`.
+/// working), the public `sid`, the time and methods of authentication, and
+/// a new CSRF token. The session row (and its `session_started` audit row)
+/// is written when the response goes out (`core_auth::sessions::create`).
 pub fn sign_in(
     session: &actix_session::Session,
     req: &HttpRequest,
     user_id: &str,
+    sid: &str,
     now: i64,
     amr: &[&str],
-) -> Result<String, PageError> {
+) -> Result<(), PageError> {
     session.renew();
-    let sid = core_auth::secret::random_token().into_inner();
     let err = |e: actix_session::SessionInsertError| PageError::BadRequest(format!("session: {e}"));
     session.insert(keys::USER_ID, user_id).map_err(err)?;
-    session.insert(keys::SID, &sid).map_err(err)?;
+    session.insert(keys::SID, sid).map_err(err)?;
     session.insert(keys::AUTH_TIME, now).map_err(err)?;
     session.insert(keys::AMR, amr).map_err(err)?;
     session
@@ -134,7 +141,27 @@ pub fn sign_in(
         .insert(keys::USER_AGENT, crate::util::user_agent(req))
         .map_err(err)?;
     crate::csrf::rotate(session)?;
-    Ok(sid)
+    Ok(())
+}
+
+/// What a throttled password check says: "Too many failed sign-ins for
+/// `whom`", and when to try again.
+pub fn throttled_message(whom: &str, retry_after: i64) -> String {
+    let minutes = (retry_after + 59) / 60;
+    format!(
+        "Too many failed sign-ins for {whom}. For your security, try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
+/// `Retry-After` on the answer to a throttled password check.
+pub fn retry_after(resp: &mut actix_web::HttpResponse, r: core_auth::signin::Refusal) {
+    if let core_auth::signin::Refusal::Throttled { retry_after } = r {
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
+            resp.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+    }
 }
 
 /// True when `user` may use the admin console.

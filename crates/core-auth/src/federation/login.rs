@@ -8,10 +8,10 @@
 use crate::actor::Actor;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
-use crate::db::{write_tx, DbConn, DbPool};
+use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
-use crate::password::Passwords;
 use crate::secret::Secret;
+use crate::service::Core;
 use crate::users;
 
 use super::identity::UpstreamIdentity;
@@ -160,6 +160,36 @@ pub fn resolve(
         return Ok(Resolution::Refused(r));
     }
     write_tx(conn, |c| {
+        let r = decide(c, actor, p, id, mode, now)?;
+        if let Resolution::SignIn { user_id, .. } = &r {
+            let who = Actor {
+                actor_user_id: Some(user_id.clone()),
+                ..actor.clone()
+            };
+            audit::record(
+                c,
+                &who,
+                Event::success("sign_in")
+                    .subject(user_id)
+                    .with("method", "upstream")
+                    .with("provider", p.id.as_str()),
+                now,
+            )?;
+        }
+        Ok(r)
+    })
+}
+
+/// [`resolve`]'s decision, inside its transaction.
+fn decide(
+    c: &mut DbConn,
+    actor: &Actor,
+    p: &UpstreamProvider,
+    id: &UpstreamIdentity,
+    mode: &Mode,
+    now: UnixTime,
+) -> CoreResult<Resolution> {
+    {
         if let Some(link) = links::find(c, &p.id, &id.subject)? {
             return match mode {
                 Mode::Link { user_id } if *user_id == link.user_id => {
@@ -282,45 +312,79 @@ pub fn resolve(
                 diesel::result::Error::RollbackTransaction,
             )),
         }
-    })
+    }
 }
 
 /// What [`confirm_with_password`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     /// Linked; sign the user in.
-    Linked {
-        user_id: String,
-    },
+    Linked { user_id: String },
+    /// The provider's rules refuse this identity (or the link exists).
     Refused(Refusal),
+    /// The password check refused (wrong, disabled account, throttled).
+    Password(crate::signin::Refusal),
 }
 
 /// Links `id` to the account `user_id` after the person proved they hold
-/// that account by giving its password. A wrong password answers
-/// [`CoreError::InvalidCredentials`] and changes nothing.
+/// that account by giving its password: the provider's rules first, then
+/// the one password check (the account's sign-in throttle, audited as
+/// `sign_in` with method `upstream_link`), then the link and its
+/// `upstream_link_created` row (`how` `password`) in one transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn confirm_with_password(
-    pool: &DbPool,
-    pw: &Passwords,
+    core: &Core<'_>,
+    actor: &Actor,
     p: &UpstreamProvider,
     id: &UpstreamIdentity,
     user_id: &str,
     password: &Secret,
     now: UnixTime,
 ) -> CoreResult<Confirmed> {
-    let user = users::find_by_id(&mut *pool.get()?, user_id)?.ok_or(CoreError::NotFound("user"))?;
-    let checked = users::authenticate(pool, pw, &user.email, password, now)?;
-    if checked.id != user.id {
-        return Err(CoreError::InvalidCredentials);
-    }
+    let user =
+        users::find_by_id(&mut *core.conn()?, user_id)?.ok_or(CoreError::NotFound("user"))?;
+    let method = || {
+        Event::failure("sign_in")
+            .subject(&user.id)
+            .with("method", "upstream_link")
+            .with("provider", p.id.as_str())
+    };
     if let Err(r) = check_domain(p, id) {
+        audit::record(
+            &mut *core.conn()?,
+            actor,
+            method().with("reason", r.code()),
+            now,
+        )?;
         return Ok(Confirmed::Refused(r));
     }
-    let mut conn = pool.get()?;
-    Ok(
-        match links::create(&mut conn, &p.id, &id.subject, &user.id, &id.email, now)? {
-            Linked::Created(_) => Confirmed::Linked { user_id: user.id },
-            Linked::LinkedToAnotherUser => Confirmed::Refused(Refusal::LinkedToAnotherUser),
-            Linked::ProviderAlreadyLinked => Confirmed::Refused(Refusal::ProviderAlreadyLinked),
-        },
-    )
+    let attempt = crate::signin::Attempt {
+        email: &user.email,
+        password,
+        event: "sign_in",
+        detail: vec![
+            ("method", "upstream_link".into()),
+            ("provider", p.id.as_str().into()),
+        ],
+    };
+    match crate::signin::check_password(core, actor, &attempt, now)? {
+        Ok(u) if u.id == user.id => {}
+        Ok(_) => return Ok(Confirmed::Password(crate::signin::Refusal::Wrong)),
+        Err(r) => return Ok(Confirmed::Password(r)),
+    }
+    let mut pooled = core.conn()?;
+    write_tx(&mut pooled, |c| {
+        let refused = match links::create(c, &p.id, &id.subject, &user.id, &id.email, now)? {
+            Linked::Created(_) => {
+                record_link(c, actor, &user.id, &p.id, "password", now)?;
+                return Ok(Confirmed::Linked {
+                    user_id: user.id.clone(),
+                });
+            }
+            Linked::LinkedToAnotherUser => Refusal::LinkedToAnotherUser,
+            Linked::ProviderAlreadyLinked => Refusal::ProviderAlreadyLinked,
+        };
+        audit::record(c, actor, method().with("reason", refused.code()), now)?;
+        Ok(Confirmed::Refused(refused))
+    })
 }

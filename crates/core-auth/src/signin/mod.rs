@@ -150,3 +150,22 @@ pub fn reauthenticate(
         Err(r) => Ok(Err(r)),
     }
 }
+
+/// Signing in on the sign-in page: the password check as event `sign_in`,
+/// method `pwd`. (The session, and its `session_started` row, are written
+/// when the signed-in session is stored: `sessions::create`.)
+pub fn with_password(
+    core: &Core<'_>,
+    actor: &Actor,
+    email: &str,
+    password: &Secret,
+    now: UnixTime,
+) -> CoreResult<Result<User, Refusal>> {
+    let attempt = Attempt {
+        email,
+        password,
+        event: "sign_in",
+        detail: vec![("method", "pwd".into())],
+    };
+    check_password(core, actor, &attempt, now)
+}

@@ -5,10 +5,8 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use core_auth::actor::Actor;
-use core_auth::audit::{self, Event, Outcome};
 use core_auth::secret::Secret;
-use core_auth::{throttle, users, CoreError};
+use core_auth::signin::{self, Refusal};
 use serde::Deserialize;
 
 use crate::auditing;
@@ -87,12 +85,8 @@ pub async fn show(
     Ok(render(StatusCode::OK, &page))
 }
 
-enum Attempt {
-    SignedIn(core_auth::users::User),
-    Refused(CoreError),
-    Throttled(i64),
-}
-
+/// Checks the password (`core_auth::signin::with_password`: throttle,
+/// bcrypt, audit) and signs in, or shows the form again with the email.
 pub async fn submit(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
@@ -103,110 +97,41 @@ pub async fn submit(
     let form = form.into_inner();
     let next = local_path(&form.next).unwrap_or_default();
     let now = ctx.now();
-    let meta = auditing::meta(&req, None);
-    let (email, password, audit_meta) = (form.email.clone(), form.password, meta.clone());
-    let attempt = ctx
-        .run(move |ctx| -> core_auth::CoreResult<Attempt> {
-            let t = &ctx.config.throttle;
-            let rule = throttle::Rule {
-                max: t.sign_in_max_failures,
-                window: t.sign_in_window_secs,
-            };
-            {
-                let mut conn = ctx.pool.get()?;
-                if let Some(wait) =
-                    throttle::retry_after(&mut conn, throttle::Kind::SignIn, &email, rule, now)?
-                {
-                    let subject = users::find_by_email(&mut conn, &email)?.map(|u| u.id);
-                    let mut e = Event::failure("sign_in").with("reason", "throttled");
-                    if let Some(s) = subject {
-                        e = e.subject(s);
-                    }
-                    audit::record(&mut conn, &audit_meta, e, now)?;
-                    return Ok(Attempt::Throttled(wait));
-                }
-            }
-            let result = users::authenticate(&ctx.pool, &ctx.passwords, &email, &password, now);
-            let mut conn = ctx.pool.get()?;
-            match result {
-                Ok(user) => {
-                    throttle::clear(&mut conn, throttle::Kind::SignIn, &email)?;
-                    audit::record(
-                        &mut conn,
-                        &audit_meta,
-                        Event::success("sign_in")
-                            .subject(&user.id)
-                            .with("method", "pwd"),
-                        now,
-                    )?;
-                    Ok(Attempt::SignedIn(user))
-                }
-                Err(e @ (CoreError::InvalidCredentials | CoreError::AccountDisabled)) => {
-                    let count =
-                        throttle::hit(&mut conn, throttle::Kind::SignIn, &email, rule, now)?;
-                    let reason = if matches!(e, CoreError::AccountDisabled) {
-                        "disabled"
-                    } else {
-                        "bad_credentials"
-                    };
-                    let mut ev = Event::failure("sign_in")
-                        .with("reason", reason)
-                        .with("failures_in_window", count);
-                    if let Some(u) = users::find_by_email(&mut conn, &email)? {
-                        ev = ev.subject(u.id);
-                    }
-                    audit::record(&mut conn, &audit_meta, ev, now)?;
-                    if count == rule.max {
-                        audit::record(
-                            &mut conn,
-                            &audit_meta,
-                            Event::new("throttled", Outcome::Denied).with("kind", "sign_in"),
-                            now,
-                        )?;
-                    }
-                    Ok(Attempt::Refused(e))
-                }
-                Err(e) => Err(e),
-            }
-        })
+    let actor = auditing::meta(&req, None);
+    let (email, password) = (form.email.clone(), form.password);
+    let checked = ctx
+        .call(move |core| signin::with_password(core, &actor, &email, &password, now))
         .await?;
-    let (status, message, retry_after) = match attempt {
-        Attempt::SignedIn(user) => {
+    let refusal = match checked {
+        Ok(user) => {
             ctx.metrics.sign_in("success");
-            let sid = identity::sign_in(&session, &req, &user.id, now, &["pwd"])?;
-            let m = Actor {
-                actor_user_id: Some(user.id.clone()),
-                session_id: Some(sid),
-                ..meta
-            };
-            auditing::record(&ctx, m, Event::success("session_started").subject(&user.id)).await;
+            identity::sign_in(
+                &session,
+                &req,
+                &user.id,
+                &identity::new_sid(),
+                now,
+                &["pwd"],
+            )?;
             return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
         }
-        Attempt::Refused(CoreError::AccountDisabled) => {
-            ctx.metrics.sign_in("disabled");
-            (
-                StatusCode::FORBIDDEN,
-                "This account is disabled. Contact your administrator if you think this is a mistake.".to_string(),
-                None,
-            )
-        }
-        Attempt::Refused(_) => {
-            ctx.metrics.sign_in("bad_credentials");
-            (
-                StatusCode::UNAUTHORIZED,
-                "Incorrect email or password.".to_string(),
-                None,
-            )
-        }
-        Attempt::Throttled(wait) => {
-            ctx.metrics.sign_in("throttled");
-            let minutes = (wait + 59) / 60;
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("Too many failed sign-ins for this address. For your security, try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" }),
-                Some(wait),
-            )
-        }
+        Err(r) => r,
+    };
+    ctx.metrics.sign_in(refusal.reason());
+    let (status, message) = match refusal {
+        Refusal::Disabled => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled. Contact your administrator if you think this is a mistake."
+                .to_string(),
+        ),
+        Refusal::Wrong => (
+            StatusCode::UNAUTHORIZED,
+            "Incorrect email or password.".to_string(),
+        ),
+        Refusal::Throttled { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            identity::throttled_message("this address", retry_after),
+        ),
     };
     let providers = crate::upstream::pages::buttons(&crate::upstream::enabled(&ctx).await?, &next);
     let page = LoginPage {
@@ -219,11 +144,6 @@ pub async fn submit(
         providers,
     };
     let mut resp = render(status, &page);
-    if let Some(wait) = retry_after {
-        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
-            resp.headers_mut()
-                .insert(actix_web::http::header::RETRY_AFTER, v);
-        }
-    }
+    identity::retry_after(&mut resp, refusal);
     Ok(resp)
 }

@@ -155,7 +155,11 @@ pub async fn callback(
         Mode::SignIn
     };
     let (p2, who2, mode2) = (p.clone(), who.clone(), mode);
-    let actor = auditing::meta(&req, user.0.as_ref());
+    let sid = identity::new_sid();
+    let actor = Actor {
+        session_id: Some(sid.clone()),
+        ..auditing::meta(&req, user.0.as_ref())
+    };
     let resolution = ctx
         .db(move |c| login::resolve(c, &actor, &p2, &who2, &mode2, now))
         .await?;
@@ -163,20 +167,8 @@ pub async fn callback(
         Resolution::SignIn { user_id, .. } => {
             let amr = who.session_amr();
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-            let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
+            identity::sign_in(&session, &req, &user_id, &sid, now, &amr)?;
             ctx.metrics.sign_in("success");
-            let m = Actor {
-                actor_user_id: Some(user_id.clone()),
-                session_id: Some(sid),
-                ..auditing::meta(&req, None)
-            };
-            let provider = p.id.as_str();
-            let e = Event::success("sign_in")
-                .subject(&user_id)
-                .with("method", "upstream")
-                .with("provider", provider);
-            auditing::record(&ctx, m.clone(), e).await;
-            auditing::record(&ctx, m, Event::success("session_started").subject(&user_id)).await;
             Ok(see_other(if next.is_empty() { "/account" } else { &next }))
         }
         Resolution::Linked => Ok(see_other(&format!("/account?linked={}", urlencode(&p.id)))),

@@ -4,16 +4,14 @@
 //! link is made and they are signed in.
 
 use actix_session::Session;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use core_auth::actor::Actor;
-use core_auth::audit::{self, Event};
 use core_auth::federation::login::{self, Confirmed};
 use core_auth::federation::pending::PendingLink;
 use core_auth::secret::Secret;
-use core_auth::{throttle, users, CoreError, CoreResult};
+use core_auth::signin::Refusal;
+use core_auth::{users, CoreError};
 use serde::Deserialize;
 
 use super::pages::{back_to, error_page};
@@ -86,13 +84,8 @@ pub struct ConfirmForm {
     password: Secret,
 }
 
-enum Outcome {
-    Done(CoreResult<Confirmed>),
-    Throttled(i64),
-}
-
-/// Checks the password (under the account's sign-in throttle, as the sign-in
-/// form does), makes the link and writes the audit rows.
+/// Checks the password (the account's sign-in throttle, as the sign-in
+/// form does), makes the link, signs in: `federation::login::confirm_with_password`.
 pub async fn submit(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
@@ -109,95 +102,13 @@ pub async fn submit(
     };
     let who = link.identity();
     let password = form.into_inner().password;
-    let meta = auditing::meta(&req, None);
-    let (p2, who2, uid, audit_meta) = (p.clone(), who.clone(), link.user_id.clone(), meta.clone());
-    let outcome = ctx
-        .run(move |ctx| -> CoreResult<Outcome> {
-            let t = &ctx.config.throttle;
-            let rule = throttle::Rule {
-                max: t.sign_in_max_failures,
-                window: t.sign_in_window_secs,
-            };
-            let email = {
-                let mut conn = ctx.pool.get()?;
-                let Some(user) = users::find_by_id(&mut conn, &uid)? else {
-                    return Ok(Outcome::Done(Err(CoreError::NotFound("user"))));
-                };
-                if let Some(wait) = throttle::retry_after(
-                    &mut conn,
-                    throttle::Kind::SignIn,
-                    &user.email,
-                    rule,
-                    now,
-                )? {
-                    let e = Event::failure("sign_in")
-                        .subject(&uid)
-                        .with("method", "upstream_link")
-                        .with("provider", p2.id.as_str())
-                        .with("reason", "throttled");
-                    audit::record(&mut conn, &audit_meta, e, now)?;
-                    return Ok(Outcome::Throttled(wait));
-                }
-                user.email
-            };
-            let result = login::confirm_with_password(
-                &ctx.pool,
-                &ctx.passwords,
-                &p2,
-                &who2,
-                &uid,
-                &password,
-                now,
-            );
-            let mut conn = ctx.pool.get()?;
-            match &result {
-                Ok(_) => {
-                    throttle::clear(&mut conn, throttle::Kind::SignIn, &email)?;
-                }
-                Err(CoreError::InvalidCredentials) => {
-                    let count =
-                        throttle::hit(&mut conn, throttle::Kind::SignIn, &email, rule, now)?;
-                    let e = Event::failure("sign_in")
-                        .subject(&uid)
-                        .with("method", "upstream_link")
-                        .with("provider", p2.id.as_str())
-                        .with("reason", "bad_credentials")
-                        .with("failures_in_window", count);
-                    audit::record(&mut conn, &audit_meta, e, now)?;
-                    if count == rule.max {
-                        let e =
-                            Event::new("throttled", audit::Outcome::Denied).with("kind", "sign_in");
-                        audit::record(&mut conn, &audit_meta, e, now)?;
-                    }
-                }
-                Err(_) => {}
-            }
-            Ok(Outcome::Done(result))
+    let actor = auditing::meta(&req, None);
+    let (p2, who2, uid) = (p.clone(), who.clone(), link.user_id.clone());
+    let result = ctx
+        .call(move |core| {
+            login::confirm_with_password(core, &actor, &p2, &who2, &uid, &password, now)
         })
-        .await?;
-    let result = match outcome {
-        Outcome::Done(r) => r,
-        Outcome::Throttled(wait) => {
-            ctx.metrics.sign_in("throttled");
-            let minutes = (wait + 59) / 60;
-            let message = format!(
-                "Too many failed sign-ins for this account. For your security, try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            let mut resp = page(
-                &ctx,
-                &session,
-                &link,
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(message),
-            )
-            .await?;
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Ok(resp);
-        }
-    };
+        .await;
     match result {
         Ok(Confirmed::Linked { user_id }) => {
             session.remove(LINK);
@@ -208,24 +119,8 @@ pub async fn submit(
                 }
             }
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-            let sid = identity::sign_in(&session, &req, &user_id, now, &amr)?;
+            identity::sign_in(&session, &req, &user_id, &identity::new_sid(), now, &amr)?;
             ctx.metrics.sign_in("success");
-            let m = Actor {
-                actor_user_id: Some(user_id.clone()),
-                session_id: Some(sid),
-                ..meta
-            };
-            let linked = Event::success("upstream_link_created")
-                .subject(&user_id)
-                .with("provider", p.id.as_str())
-                .with("how", "password");
-            auditing::record(&ctx, m.clone(), linked).await;
-            let signed_in = Event::success("sign_in")
-                .subject(&user_id)
-                .with("method", "upstream_link")
-                .with("provider", p.id.as_str());
-            auditing::record(&ctx, m.clone(), signed_in).await;
-            auditing::record(&ctx, m, Event::success("session_started").subject(&user_id)).await;
             Ok(see_other(if link.next.is_empty() {
                 "/account"
             } else {
@@ -234,12 +129,6 @@ pub async fn submit(
         }
         Ok(Confirmed::Refused(r)) => {
             session.remove(LINK);
-            let e = Event::failure("sign_in")
-                .subject(&link.user_id)
-                .with("method", "upstream_link")
-                .with("provider", p.id.as_str())
-                .with("reason", r.code());
-            auditing::record(&ctx, meta, e).await;
             Ok(error_page(
                 StatusCode::FORBIDDEN,
                 "Sign-in refused",
@@ -247,25 +136,29 @@ pub async fn submit(
                 back_to(&link.next, false),
             ))
         }
-        Err(CoreError::InvalidCredentials) => {
-            ctx.metrics.sign_in("bad_credentials");
-            page(
-                &ctx,
-                &session,
-                &link,
-                StatusCode::UNAUTHORIZED,
-                Some("That is not the password of this account.".into()),
-            )
-            .await
-        }
-        Err(CoreError::AccountDisabled) => {
-            ctx.metrics.sign_in("disabled");
-            Ok(error_page(
-                StatusCode::FORBIDDEN,
-                "Account disabled",
-                "This account is disabled. Contact your administrator if you think this is a mistake.",
-                back_to("", false),
-            ))
+        Ok(Confirmed::Password(r)) => {
+            ctx.metrics.sign_in(r.reason());
+            let (status, message) = match r {
+                Refusal::Disabled => {
+                    return Ok(error_page(
+                        StatusCode::FORBIDDEN,
+                        "Account disabled",
+                        "This account is disabled. Contact your administrator if you think this is a mistake.",
+                        back_to("", false),
+                    ))
+                }
+                Refusal::Wrong => (
+                    StatusCode::UNAUTHORIZED,
+                    "That is not the password of this account.".to_string(),
+                ),
+                Refusal::Throttled { retry_after } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    identity::throttled_message("this account", retry_after),
+                ),
+            };
+            let mut resp = page(&ctx, &session, &link, status, Some(message)).await?;
+            identity::retry_after(&mut resp, r);
+            Ok(resp)
         }
         Err(CoreError::NotFound(_)) => Ok(expired()),
         Err(e) => Err(e.into()),
