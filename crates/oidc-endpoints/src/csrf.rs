@@ -35,3 +35,69 @@ pub fn verify(session: &Session, submitted: &str) -> Result<(), PageError> {
         _ => Err(PageError::Csrf),
     }
 }
+
+/// The CSRF guard, in front of every route: a state-changing request to a
+/// guarded route of the route table ([`crate::routes::CsrfGuarded`]) must carry
+/// this session's token as the `csrf_token` field of its form body, or it
+/// answers 403 before any handler runs. The body is read here (within
+/// `max_body_bytes`) and handed on unchanged. So a new form route is
+/// guarded by construction; exempting one is a visible decision in the
+/// route table.
+pub async fn guard(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_session::SessionExt;
+    use actix_web::http::Method;
+    use actix_web::web;
+
+    let checked = match (
+        req.match_pattern(),
+        req.app_data::<web::Data<crate::routes::CsrfGuarded>>(),
+    ) {
+        (Some(p), Some(g)) => g.guards(req.method(), &p),
+        // Unconfigured: guard every state-changing request.
+        (Some(_), None) => !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS),
+        // Nothing is mounted there: the answer is "not found".
+        (None, _) => false,
+    };
+    if !checked {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    // What the forms' own extractor would say about a body it cannot read.
+    let is_form = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().map(str::trim) == Some("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        let e = PageError::BadRequest(
+            "Forms must be sent as application/x-www-form-urlencoded.".into(),
+        );
+        return Ok(req.error_response(e));
+    }
+    let body = match req.extract::<web::Bytes>().await {
+        Ok(b) => b,
+        Err(e) if e.as_response_error().status_code().as_u16() == 413 => {
+            return Ok(req.error_response(PageError::PayloadTooLarge))
+        }
+        Err(e) => {
+            let e = PageError::BadRequest(format!("The form could not be read ({e})."));
+            return Ok(req.error_response(e));
+        }
+    };
+    let submitted = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if let Err(e) = verify(&req.get_session(), &submitted) {
+        return Ok(req.error_response(e));
+    }
+    let once = futures_util::stream::once(async move { Ok(body) });
+    req.set_payload(actix_web::dev::Payload::Stream {
+        payload: Box::pin(once),
+    });
+    Ok(next.call(req).await?.map_into_boxed_body())
+}

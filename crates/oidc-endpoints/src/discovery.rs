@@ -77,23 +77,18 @@ impl Discovery {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::protocol::cors;
-    cfg.service(
-        web::resource("/.well-known/openid-configuration")
-            .wrap(cors())
-            .route(web::get().to(openid)),
-    )
-    .service(
-        web::resource("/.well-known/oauth-authorization-server")
-            .wrap(cors())
-            .route(web::get().to(oauth)),
-    )
-    .service(
-        web::resource("/jwks")
-            .wrap(cors())
-            .route(web::get().to(jwks)),
-    );
+pub fn mount(t: &mut crate::routes::Table) {
+    use crate::routes::Opts;
+    use actix_web::http::Method;
+    let o = Opts::default().cors();
+    t.add(Method::GET, "/.well-known/openid-configuration", o, openid)
+        .add(
+            Method::GET,
+            "/.well-known/oauth-authorization-server",
+            o,
+            oauth,
+        )
+        .add(Method::GET, "/jwks", o, jwks);
 }
 
 fn json_bytes(body: web::Bytes, max_age: i64) -> HttpResponse {

@@ -26,13 +26,19 @@ use crate::protocol::params::{from_query, Params};
 use crate::util::render;
 use core_auth::oidc::authorize::ResponseMode;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/end_session")
-            .route(web::get().to(end_session_get))
-            .route(web::post().to(end_session_post)),
-    )
-    .route("/end_session/confirm", web::post().to(confirm));
+pub fn mount(t: &mut crate::routes::Table) {
+    use crate::routes::Opts;
+    use actix_web::http::Method;
+    t.get("/end_session", end_session_get)
+        .add(
+            Method::POST,
+            "/end_session",
+            Opts::default().csrf_exempt(
+                "RP-initiated logout is posted by the application; it only asks, the confirmation is guarded",
+            ),
+            end_session_post,
+        )
+        .post("/end_session/confirm", confirm);
 }
 
 #[derive(Template)]

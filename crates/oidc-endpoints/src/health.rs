@@ -6,9 +6,8 @@ use serde_json::json;
 
 use crate::context::AppContext;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+pub fn mount(t: &mut crate::routes::Table) {
+    t.get("/healthz", healthz).get("/readyz", readyz);
 }
 
 async fn healthz() -> HttpResponse {

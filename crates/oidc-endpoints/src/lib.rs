@@ -18,6 +18,7 @@ pub mod middleware;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod routes;
 pub mod session_store;
 pub mod slow_clients;
 pub mod static_files;
@@ -32,13 +33,26 @@ pub use identity::{CurrentUser, MaybeUser};
 
 /// Mounts every route of this crate.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    health::configure(cfg);
-    static_files::configure(cfg);
-    discovery::configure(cfg);
-    protocol::configure(cfg);
-    authorize::configure(cfg);
-    end_session::configure(cfg);
-    pages::configure(cfg);
-    upstream::configure(cfg);
-    metrics::configure(cfg);
+    let mut t = routes::Table::new(cfg);
+    mount(&mut t);
+    t.finish();
+}
+
+/// Every route of this crate, as mounted (see [`routes`]).
+pub fn route_table() -> Vec<routes::RouteInfo> {
+    let mut t = routes::Table::listing();
+    mount(&mut t);
+    t.finish()
+}
+
+fn mount(t: &mut routes::Table) {
+    health::mount(t);
+    static_files::mount(t);
+    discovery::mount(t);
+    protocol::mount(t);
+    authorize::mount(t);
+    end_session::mount(t);
+    pages::mount(t);
+    upstream::mount(t);
+    metrics::mount(t);
 }

@@ -293,8 +293,8 @@ fn method_label(m: &Method) -> &'static str {
 
 /// Mounts `GET /metrics`. It answers 404 unless metrics are enabled and the
 /// request came in on the right listener.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(PATH, web::get().to(scrape));
+pub fn mount(t: &mut crate::routes::Table) {
+    t.get(PATH, scrape);
 }
 
 async fn scrape(req: HttpRequest, ctx: web::Data<AppContext>) -> Result<HttpResponse, PageError> {
@@ -322,7 +322,7 @@ async fn scrape(req: HttpRequest, ctx: web::Data<AppContext>) -> Result<HttpResp
 
 /// Compares the presented bearer token with the configured one in constant
 /// time (over their SHA-256, so the length does not leak either).
-fn bearer_matches(req: &HttpRequest, expected: &str) -> bool {
+pub fn bearer_matches(req: &HttpRequest, expected: &str) -> bool {
     let Some(value) = req
         .headers()
         .get(header::AUTHORIZATION)

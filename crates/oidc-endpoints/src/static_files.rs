@@ -38,8 +38,8 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{file}", web::get().to(serve));
+pub fn mount(t: &mut crate::routes::Table) {
+    t.get("/static/{file}", serve);
 }
 
 async fn serve(file: web::Path<String>) -> HttpResponse {

@@ -76,6 +76,7 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
     }
     let reload_every = Duration::from_secs(ctx.config.tls.reload_interval_secs);
     let data = web::Data::new(ctx);
+    let csrf_guarded = web::Data::new(csrf_guarded());
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(
             DbSessionStore::new(data.get_ref().clone(), key.master()),
@@ -91,6 +92,7 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
         .build();
         App::new()
             .app_data(data.clone())
+            .app_data(csrf_guarded.clone())
             .app_data(
                 web::FormConfig::default()
                     .limit(limit)
@@ -105,6 +107,7 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
             .configure(oidc_endpoints::configure)
             .configure(admin_ui::configure)
             .default_service(web::to(not_found))
+            .wrap(from_fn(oidc_endpoints::csrf::guard))
             .wrap(sessions)
             .wrap(from_fn(oidc_endpoints::slow_clients::guard))
             .wrap(from_fn(listener_guard))
@@ -127,6 +130,16 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
         server = server.listen(l).map_err(bind_err)?;
     }
     Ok(server.run())
+}
+
+/// Every route of the web crates mounted through a route table.
+pub fn route_table() -> Vec<oidc_endpoints::routes::RouteInfo> {
+    oidc_endpoints::route_table()
+}
+
+/// The routes the CSRF guard checks.
+pub fn csrf_guarded() -> oidc_endpoints::routes::CsrfGuarded {
+    oidc_endpoints::routes::CsrfGuarded::new(&[route_table()])
 }
 
 /// Binds `metrics.bind` when metrics are on and served separately.

@@ -28,17 +28,22 @@ use crate::pages::Layout;
 use crate::protocol::params::{from_query_allowing_nul, Params};
 use crate::util::{render, see_other, urlencode};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/authorize")
-            .wrap(crate::ratelimit::RateLimit(
-                crate::ratelimit::Group::Authorize,
-            ))
-            .route(web::get().to(authorize_get))
-            .route(web::post().to(authorize_post)),
-    )
-    .route("/authorize/resume", web::get().to(resume))
-    .route("/authorize/consent", web::post().to(consent_submit));
+pub fn mount(t: &mut crate::routes::Table) {
+    use crate::ratelimit::Group;
+    use crate::routes::Opts;
+    use actix_web::http::Method;
+    let limited = Opts::limit(Group::Authorize);
+    t.add(Method::GET, "/authorize", limited, authorize_get)
+        .add(
+            Method::POST,
+            "/authorize",
+            limited.csrf_exempt(
+                "an authorization request posted by the application (OIDC Core 3.1.2.1)",
+            ),
+            authorize_post,
+        )
+        .get("/authorize/resume", resume)
+        .post("/authorize/consent", consent_submit);
 }
 
 fn bad_request(msg: String) -> PageError {

@@ -7,9 +7,9 @@ mod profile;
 mod register;
 mod security;
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 
-use crate::ratelimit::{Group, RateLimit};
+use crate::ratelimit::Group;
 
 use crate::identity::{CurrentUser, MaybeUser};
 use crate::util::see_other;
@@ -42,54 +42,37 @@ impl Layout {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .service(
-            web::resource("/login")
-                .wrap(RateLimit(Group::SignIn))
-                .route(web::get().to(login::show))
-                .route(web::post().to(login::submit)),
+pub fn mount(t: &mut crate::routes::Table) {
+    use crate::routes::Opts;
+    use actix_web::http::Method;
+    let sign_in = Opts::limit(Group::SignIn);
+    let register = Opts::limit(Group::Register);
+    let resend = Opts::limit(Group::VerifyResend);
+    let forgot = Opts::limit(Group::ForgotPassword);
+    t.get("/", home)
+        .add(Method::GET, "/login", sign_in, login::show)
+        .add(Method::POST, "/login", sign_in, login::submit)
+        .add(Method::GET, "/register", register, register::show)
+        .add(Method::POST, "/register", register, register::submit)
+        .get("/account", account::show)
+        .get("/account/profile", profile::show)
+        .post("/account/profile", profile::submit)
+        .get("/account/security", security::show)
+        .post("/account/password", security::change_password)
+        .post("/account/email", security::change_email)
+        .get("/verify-email", email::verify)
+        .add(Method::POST, "/verify-email/resend", resend, email::resend)
+        .add(Method::GET, "/forgot-password", forgot, email::forgot_show)
+        .add(
+            Method::POST,
+            "/forgot-password",
+            forgot,
+            email::forgot_submit,
         )
-        .service(
-            web::resource("/register")
-                .wrap(RateLimit(Group::Register))
-                .route(web::get().to(register::show))
-                .route(web::post().to(register::submit)),
-        )
-        .route("/account", web::get().to(account::show))
-        .service(
-            web::resource("/account/profile")
-                .route(web::get().to(profile::show))
-                .route(web::post().to(profile::submit)),
-        )
-        .service(web::resource("/account/security").route(web::get().to(security::show)))
-        .route(
-            "/account/password",
-            web::post().to(security::change_password),
-        )
-        .route("/account/email", web::post().to(security::change_email))
-        .route("/verify-email", web::get().to(email::verify))
-        .service(
-            web::resource("/verify-email/resend")
-                .wrap(RateLimit(Group::VerifyResend))
-                .route(web::post().to(email::resend)),
-        )
-        .service(
-            web::resource("/forgot-password")
-                .wrap(RateLimit(Group::ForgotPassword))
-                .route(web::get().to(email::forgot_show))
-                .route(web::post().to(email::forgot_submit)),
-        )
-        .service(
-            web::resource("/reset-password")
-                .route(web::get().to(email::reset_show))
-                .route(web::post().to(email::reset_submit)),
-        )
-        .route(
-            "/account/consents/withdraw",
-            web::post().to(account::withdraw_consent),
-        )
-        .route("/logout", web::post().to(account::logout));
+        .get("/reset-password", email::reset_show)
+        .post("/reset-password", email::reset_submit)
+        .post("/account/consents/withdraw", account::withdraw_consent)
+        .post("/logout", account::logout);
 }
 
 async fn home(user: MaybeUser) -> HttpResponse {

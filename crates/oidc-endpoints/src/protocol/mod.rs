@@ -11,9 +11,8 @@ pub mod token;
 pub mod userinfo;
 
 use actix_cors::Cors;
-use actix_web::web;
 
-use crate::ratelimit::{Group, RateLimit};
+use crate::ratelimit::Group;
 
 /// CORS for endpoints browsers call directly (single-page apps): any
 /// origin, no credentials (no cookies are ever used by these endpoints).
@@ -26,28 +25,39 @@ pub fn cors() -> Cors {
         .max_age(3600)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/token")
-            .wrap(RateLimit(Group::Token))
-            .wrap(cors())
-            .route(web::post().to(token::token)),
+pub fn mount(t: &mut crate::routes::Table) {
+    use crate::routes::Opts;
+    use actix_web::http::Method;
+    const CLIENT: &str = "a protocol endpoint: the client authenticates, no cookie is used";
+    const BEARER: &str = "a protocol endpoint: a bearer token authenticates, no cookie is used";
+    t.add(
+        Method::POST,
+        "/token",
+        Opts::limit(Group::Token).cors().csrf_exempt(CLIENT),
+        token::token,
     )
-    .service(
-        web::resource("/userinfo")
-            .wrap(cors())
-            .route(web::get().to(userinfo::userinfo))
-            .route(web::post().to(userinfo::userinfo)),
+    .add(
+        Method::GET,
+        "/userinfo",
+        Opts::default().cors(),
+        userinfo::userinfo,
     )
-    .service(
-        web::resource("/revoke")
-            .wrap(RateLimit(Group::Revoke))
-            .wrap(cors())
-            .route(web::post().to(revoke::revoke)),
+    .add(
+        Method::POST,
+        "/userinfo",
+        Opts::default().cors().csrf_exempt(BEARER),
+        userinfo::userinfo,
     )
-    .service(
-        web::resource("/introspect")
-            .wrap(RateLimit(Group::Introspect))
-            .route(web::post().to(introspect::introspect)),
+    .add(
+        Method::POST,
+        "/revoke",
+        Opts::limit(Group::Revoke).cors().csrf_exempt(CLIENT),
+        revoke::revoke,
+    )
+    .add(
+        Method::POST,
+        "/introspect",
+        Opts::limit(Group::Introspect).csrf_exempt(CLIENT),
+        introspect::introspect,
     );
 }

@@ -20,13 +20,12 @@ pub mod pages;
 mod start;
 
 use actix_session::Session;
-use actix_web::web;
 use core_auth::federation::pending::{PendingLink, PendingLogins};
 use core_auth::federation::{store, UpstreamProvider};
 
 use crate::context::AppContext;
 use crate::errors::PageError;
-use crate::ratelimit::{Group, RateLimit};
+use crate::ratelimit::Group;
 
 pub use client::Upstreams;
 
@@ -34,32 +33,45 @@ pub use client::Upstreams;
 const LOGINS: &str = "upstream_logins";
 const LINK: &str = "upstream_link";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn mount(t: &mut crate::routes::Table) {
+    use crate::routes::Opts;
+    use actix_web::http::Method;
     // The password check is limited as the sign-in form is; the round
     // trips to a provider as /authorize is.
-    cfg.service(
-        web::resource("/login/upstream/confirm")
-            .wrap(RateLimit(Group::SignIn))
-            .route(web::get().to(confirm::show))
-            .route(web::post().to(confirm::submit)),
+    let sign_in = Opts::limit(Group::SignIn);
+    let round_trip = Opts::limit(Group::Authorize);
+    t.add(
+        Method::GET,
+        "/login/upstream/confirm",
+        sign_in,
+        confirm::show,
     )
-    .service(
-        web::resource("/login/upstream/{id}")
-            .wrap(RateLimit(Group::Authorize))
-            .route(web::get().to(start::sign_in)),
+    .add(
+        Method::POST,
+        "/login/upstream/confirm",
+        sign_in,
+        confirm::submit,
     )
-    .service(
-        web::resource("/login/upstream/{id}/reauth")
-            .wrap(RateLimit(Group::Authorize))
-            .route(web::post().to(start::reauth)),
+    .add(
+        Method::GET,
+        "/login/upstream/{id}",
+        round_trip,
+        start::sign_in,
     )
-    .service(
-        web::resource("/login/upstream/{id}/callback")
-            .wrap(RateLimit(Group::Authorize))
-            .route(web::get().to(callback::callback)),
+    .add(
+        Method::POST,
+        "/login/upstream/{id}/reauth",
+        round_trip,
+        start::reauth,
     )
-    .route("/account/links/add", web::post().to(start::link))
-    .route("/account/links/remove", web::post().to(links::remove));
+    .add(
+        Method::GET,
+        "/login/upstream/{id}/callback",
+        round_trip,
+        callback::callback,
+    )
+    .post("/account/links/add", start::link)
+    .post("/account/links/remove", links::remove);
 }
 
 fn session_err(e: impl std::fmt::Display) -> PageError {

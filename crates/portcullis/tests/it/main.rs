@@ -10,6 +10,7 @@ mod audit_log;
 mod bad_input;
 mod browser;
 mod cli;
+mod csrf_routes;
 mod db_round_trips;
 mod federation;
 mod mail;
