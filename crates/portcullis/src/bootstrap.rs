@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use core_auth::actor::Actor;
+use core_auth::admin::provision;
 use core_auth::db::{self, migrate};
 use core_auth::keys::kek::{self, KekSource};
 use core_auth::keys::{store, Kek, KeyRing};
-use core_auth::password::Passwords;
 use core_auth::secret::Secret;
-use core_auth::users::{self, NewUser, ROLE_ADMIN};
-use core_auth::{Clock, Config, CoreError, CoreResult, DbPool};
+use core_auth::{Clock, Config, Core, CoreError, CoreResult, DbPool};
 use oidc_endpoints::AppContext;
 
 /// Creates the data directory, connects, applies pending migrations.
@@ -74,11 +73,11 @@ pub fn context(
 }
 
 /// The first administrator, from `PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL` and
-/// `PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD`. Does nothing when neither is set
-/// or the account already exists (its password is never reset from here).
+/// `PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD` (`core_auth::admin::provision::first_admin`,
+/// audited as the server itself). Does nothing when neither is set or the
+/// account already exists (its password is never reset from here).
 pub fn bootstrap_admin(
-    pool: &DbPool,
-    passwords: &Passwords,
+    core: &Core<'_>,
     email: Option<String>,
     password: Option<Secret>,
     now: i64,
@@ -92,22 +91,8 @@ pub fn bootstrap_admin(
             ))
         }
     };
-    {
-        let mut conn = pool.get()?;
-        if users::find_by_email(&mut conn, &email)?.is_some() {
-            return Ok(None);
-        }
-    }
-    let input = NewUser {
-        email,
-        name: "Administrator".into(),
-        password,
-        roles: vec![ROLE_ADMIN.into()],
-        email_verified: true,
-    };
-    match users::create_user(pool, passwords, &input, now) {
-        Ok(u) => Ok(Some(u.user.id)),
-        Err(CoreError::EmailTaken) => Ok(None),
+    match provision::first_admin(core, &Actor::system(), &email, password, now) {
+        Ok(created) => Ok(created.map(|u| u.user.id)),
         Err(CoreError::Validation(v)) => Err(CoreError::Config(format!("bootstrap admin: {v}"))),
         Err(e) => Err(e),
     }

@@ -8,16 +8,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use core_auth::audit::Event;
+use core_auth::actor::Actor;
+use core_auth::admin;
 use core_auth::clients::{self, ClientSpec};
 use core_auth::config::LogFormat;
 use core_auth::db::migrate;
 use core_auth::keys::store;
-use core_auth::password::Passwords;
 use core_auth::secret::Secret;
 use core_auth::users::{self, NewUser};
 use core_auth::{Clock, Config, CoreError, SystemClock};
 
+use crate::cli_admin::Operator;
 use crate::{bootstrap, logging, server};
 
 #[derive(Debug, Parser)]
@@ -250,11 +251,11 @@ pub fn run(cli: Cli) -> Result<(), UserError> {
 }
 
 fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
-    let pool = bootstrap::open_database(&cfg)?;
     let now = SystemClock.now();
     match cmd {
-        UsersCommand::Admin(c) => crate::cli_admin::user_admin(&pool, &cfg, c, now),
+        UsersCommand::Admin(c) => crate::cli_admin::user_admin(&Operator::open(cfg)?, c, now),
         UsersCommand::Create(args) => {
+            let op = Operator::open(cfg)?;
             let mut line = String::new();
             std::io::stdin()
                 .lock()
@@ -264,10 +265,9 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
             if password.is_empty() {
                 return Err(UserError("no password on standard input".into()));
             }
-            let passwords = Passwords::new(&cfg.password);
-            let created = users::create_user(
-                &pool,
-                &passwords,
+            let created = admin::provision::create(
+                &op.core(),
+                &Actor::cli(),
                 &NewUser {
                     email: args.email,
                     name: args.name,
@@ -277,13 +277,6 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
                 },
                 now,
             )?;
-            crate::cli_admin::audit_cli(
-                &mut *pool.get().map_err(CoreError::from)?,
-                Event::success("admin_user_created")
-                    .subject(&created.user.id)
-                    .with("roles", created.roles.clone()),
-                now,
-            )?;
             println!(
                 "{}",
                 serde_json::json!({"id": created.user.id, "email": created.user.email, "roles": created.roles})
@@ -291,6 +284,7 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
             Ok(())
         }
         UsersCommand::List { json } => {
+            let pool = bootstrap::open_database(&cfg)?;
             let mut conn = pool.get().map_err(CoreError::from)?;
             let mut all = Vec::new();
             let mut after: Option<String> = None;
@@ -341,10 +335,20 @@ fn print_json(v: &impl serde::Serialize) -> Result<(), UserError> {
     Ok(())
 }
 
+fn no_client(e: CoreError, client_id: &str) -> UserError {
+    match e {
+        CoreError::NotFound(_) => UserError(format!("no client {client_id}")),
+        other => other.into(),
+    }
+}
+
 fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
-    let pool = bootstrap::open_database(&cfg)?;
-    let mut conn = pool.get().map_err(CoreError::from)?;
     let now = SystemClock.now();
+    let conn = || -> Result<_, UserError> {
+        let pool = bootstrap::open_database(&cfg)?;
+        let conn = pool.get().map_err(CoreError::from)?;
+        Ok(conn)
+    };
     match cmd {
         ClientsCommand::Create(a) => {
             let jwks = match &a.jwks_file {
@@ -368,14 +372,8 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
                 refresh_token_idle_secs: None,
                 refresh_token_absolute_secs: None,
             };
-            let (client, secret) = clients::create(&mut conn, &spec, now)?;
-            crate::cli_admin::audit_cli(
-                &mut conn,
-                Event::success("client_created")
-                    .client(&client.client_id)
-                    .with("name", client.name.clone()),
-                now,
-            )?;
+            let op = Operator::open(cfg)?;
+            let (client, secret) = admin::clients::create(&op.core(), &Actor::cli(), &spec, now)?;
             let mut out = serde_json::to_value(&client).map_err(|e| UserError(e.to_string()))?;
             if let (Some(s), Some(obj)) = (secret, out.as_object_mut()) {
                 obj.insert(
@@ -386,7 +384,7 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
             print_json(&out)
         }
         ClientsCommand::List { json } => {
-            let all = clients::list(&mut conn)?;
+            let all = clients::list(&mut *conn()?)?;
             if json {
                 return print_json(&all);
             }
@@ -406,35 +404,22 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
             Ok(())
         }
         ClientsCommand::Show { client_id } => {
-            let c = clients::find(&mut conn, &client_id)?
+            let c = clients::find(&mut *conn()?, &client_id)?
                 .ok_or_else(|| UserError(format!("no client {client_id}")))?;
             print_json(&c)
         }
         ClientsCommand::RotateSecret { client_id } => {
-            let secret =
-                clients::rotate_secret(&mut conn, &client_id, now).map_err(|e| match e {
-                    CoreError::NotFound(_) => UserError(format!("no client {client_id}")),
-                    other => other.into(),
-                })?;
-            crate::cli_admin::audit_cli(
-                &mut conn,
-                Event::success("client_secret_rotated").client(&client_id),
-                now,
-            )?;
+            let op = Operator::open(cfg)?;
+            let secret = admin::clients::rotate_secret(&op.core(), &Actor::cli(), &client_id, now)
+                .map_err(|e| no_client(e, &client_id))?;
             print_json(
                 &serde_json::json!({"client_id": client_id, "client_secret": secret.expose()}),
             )
         }
         ClientsCommand::Delete { client_id } => {
-            clients::delete(&mut conn, &client_id).map_err(|e| match e {
-                CoreError::NotFound(_) => UserError(format!("no client {client_id}")),
-                other => other.into(),
-            })?;
-            crate::cli_admin::audit_cli(
-                &mut conn,
-                Event::success("client_deleted").client(&client_id),
-                now,
-            )?;
+            let op = Operator::open(cfg)?;
+            admin::clients::delete(&op.core(), &Actor::cli(), &client_id, now)
+                .map_err(|e| no_client(e, &client_id))?;
             println!("client {client_id} deleted");
             Ok(())
         }
@@ -442,10 +427,10 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
 }
 
 fn keys_command(cfg: Config, cmd: KeysCommand) -> Result<(), UserError> {
-    let pool = bootstrap::open_database(&cfg)?;
     let now = SystemClock.now();
     match cmd {
         KeysCommand::List { json } => {
+            let pool = bootstrap::open_database(&cfg)?;
             let mut conn = pool.get().map_err(CoreError::from)?;
             let keys = store::list(&mut conn, &cfg)?;
             if json {
@@ -469,15 +454,13 @@ fn keys_command(cfg: Config, cmd: KeysCommand) -> Result<(), UserError> {
         }
         KeysCommand::Rotate => {
             logging::init(cfg.log_format, &cfg.log_level);
-            let kek_env = std::env::var(core_auth::keys::kek::ENV_VAR).ok();
-            let kek = bootstrap::key_encryption_key(&cfg, kek_env.as_deref())?;
-            let cli = core_auth::actor::Actor::cli();
-            let changes = store::maintain(&pool, &kek, &cfg, &cli, now, true)?;
+            let op = Operator::open(cfg)?;
+            let changes = admin::keys::rotate(&op.core(), &Actor::cli(), now)?;
             print_json(&serde_json::json!({
                 "activated": changes.activated,
                 "retired": changes.retired,
                 "created": changes.created,
-                "note": format!("running nodes switch within keys.refresh_interval_secs ({} s)", cfg.keys.refresh_interval_secs),
+                "note": format!("running nodes switch within keys.refresh_interval_secs ({} s)", op.config.keys.refresh_interval_secs),
             }))
         }
     }
@@ -500,8 +483,7 @@ fn serve(cfg: Config) -> Result<(), UserError> {
     let kek_env = std::env::var(core_auth::keys::kek::ENV_VAR).ok();
     let ctx = bootstrap::context(cfg, clock, kek_env.as_deref())?;
     if let Some(id) = bootstrap::bootstrap_admin(
-        &ctx.pool,
-        &ctx.passwords,
+        &ctx.core(),
         std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL").ok(),
         std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD")
             .ok()

@@ -1,18 +1,58 @@
-//! Administration from the command line: roles, groups, account actions,
-//! throttles and the audit log. Every change is audited (actor: the CLI).
+//! Administration from the command line: accounts, roles, groups,
+//! throttles and the audit log. Each change calls the same use case of
+//! `core_auth::admin` as the console and the API, as [`Actor::cli`]: the
+//! same rules (the last administrator, the `user` role), the change and
+//! its audit row in one transaction. The command line is never asked to
+//! re-authenticate.
 
 use clap::{Args, Subcommand};
 use core_auth::actor::Actor;
-use core_auth::audit::{self, Event};
+use core_auth::admin::{directory, user_roles, users as admin_users};
+use core_auth::audit;
 use core_auth::db::DbConn;
-use core_auth::{roles, throttle, users, Config, CoreError, CoreResult, DbPool};
+use core_auth::keys::KeyRing;
+use core_auth::password::Passwords;
+use core_auth::{roles, users, Clock, Config, Core, CoreError, DbPool, SystemClock};
 
 use crate::bootstrap;
 use crate::cli::UserError;
 
-/// Writes an audit row for a CLI action.
-pub fn audit_cli(conn: &mut DbConn, e: Event, now: i64) -> CoreResult<()> {
-    audit::record(conn, &Actor::cli(), e, now)
+/// What the use cases need, opened as `serve` opens it: the database
+/// (migrated), the password hasher and the signing keys (which need the
+/// server's key-encryption key).
+pub struct Operator {
+    pub pool: DbPool,
+    pub config: Config,
+    passwords: Passwords,
+    keys: KeyRing,
+}
+
+impl Operator {
+    pub fn open(config: Config) -> Result<Operator, UserError> {
+        let pool = bootstrap::open_database(&config)?;
+        let kek_env = std::env::var(core_auth::keys::kek::ENV_VAR).ok();
+        let kek = bootstrap::key_encryption_key(&config, kek_env.as_deref())?;
+        let keys = bootstrap::key_ring(&pool, &config, kek, SystemClock.now())?;
+        Ok(Operator {
+            passwords: Passwords::new(&config.password),
+            pool,
+            config,
+            keys,
+        })
+    }
+
+    pub fn core(&self) -> Core<'_> {
+        Core {
+            pool: &self.pool,
+            config: &self.config,
+            passwords: &self.passwords,
+            keys: &self.keys,
+        }
+    }
+
+    fn conn(&self) -> Result<core_auth::db::PooledConn, UserError> {
+        Ok(self.pool.get().map_err(CoreError::from)?)
+    }
 }
 
 fn json(v: &impl serde::Serialize) -> Result<(), UserError> {
@@ -33,9 +73,10 @@ fn user_id(conn: &mut DbConn, who: &str) -> Result<String, UserError> {
 pub enum UserAdminCommand {
     /// Give a user (id or email) a role directly.
     GrantRole { user: String, role: String },
-    /// Take a directly given role away.
+    /// Take a directly given role away (not the last administrator's).
     RevokeRole { user: String, role: String },
-    /// Disable an account: it cannot sign in; its sessions and tokens end.
+    /// Disable an account: it cannot sign in; its sessions and tokens end
+    /// (not the last enabled administrator).
     Disable { user: String },
     /// Enable a disabled account.
     Enable { user: String },
@@ -45,82 +86,35 @@ pub enum UserAdminCommand {
     ClearThrottle { email: String },
 }
 
-pub fn user_admin(
-    pool: &DbPool,
-    _cfg: &Config,
-    cmd: UserAdminCommand,
-    now: i64,
-) -> Result<(), UserError> {
-    let mut conn = pool.get().map_err(CoreError::from)?;
-    let c = &mut *conn;
+pub fn user_admin(op: &Operator, cmd: UserAdminCommand, now: i64) -> Result<(), UserError> {
+    let (core, cli) = (op.core(), Actor::cli());
+    let id = |who: &str| user_id(&mut *op.conn()?, who);
     match cmd {
         UserAdminCommand::GrantRole { user, role } => {
-            let id = user_id(c, &user)?;
-            roles::grant_role(c, &id, &role)?;
-            audit_cli(
-                c,
-                Event::success("admin_role_granted")
-                    .subject(&id)
-                    .with("role", role.clone()),
-                now,
-            )?;
+            user_roles::grant(&core, &cli, &id(&user)?, &role, now)?;
             println!("{user} now has the role {role}");
         }
         UserAdminCommand::RevokeRole { user, role } => {
-            let id = user_id(c, &user)?;
-            if role == users::ROLE_ADMIN
-                && roles::users_with_role(c, users::ROLE_ADMIN)? == [id.clone()]
-            {
-                return Err(UserError(
-                    "this is the last administrator; make someone else an administrator first"
-                        .into(),
-                ));
-            }
-            roles::revoke_role(c, &id, &role)?;
-            audit_cli(
-                c,
-                Event::success("admin_role_revoked")
-                    .subject(&id)
-                    .with("role", role.clone()),
-                now,
-            )?;
+            user_roles::revoke(&core, &cli, &id(&user)?, &role, now)?;
             println!("{user} no longer has the role {role} directly");
         }
         UserAdminCommand::Disable { user } => {
-            let id = user_id(c, &user)?;
-            users::set_disabled(c, &id, true, now)?;
-            audit_cli(c, Event::success("admin_user_disabled").subject(&id), now)?;
+            admin_users::set_disabled(&core, &cli, &id(&user)?, true, now)?;
             println!("{user} disabled");
         }
         UserAdminCommand::Enable { user } => {
-            let id = user_id(c, &user)?;
-            users::set_disabled(c, &id, false, now)?;
-            audit_cli(c, Event::success("admin_user_enabled").subject(&id), now)?;
+            admin_users::set_disabled(&core, &cli, &id(&user)?, false, now)?;
             println!("{user} enabled");
         }
         UserAdminCommand::Delete { user } => {
-            let id = user_id(c, &user)?;
-            let deleted = users::delete(c, &id)?;
-            audit_cli(
-                c,
-                Event::success("admin_user_deleted")
-                    .subject(&id)
-                    .with("email", deleted.email),
-                now,
-            )?;
+            admin_users::delete(&core, &cli, &id(&user)?, now)?;
             println!("{user} deleted");
         }
         UserAdminCommand::ClearThrottle { email } => {
-            let a = throttle::clear(c, throttle::Kind::SignIn, &email)?;
-            let b = throttle::clear(c, throttle::Kind::Reset, &email)?;
-            audit_cli(
-                c,
-                Event::success("admin_throttle_cleared").with("cleared", a || b),
-                now,
-            )?;
+            let cleared = admin_users::clear_address_throttles(&core, &cli, &email, now)?;
             println!(
                 "{}",
-                if a || b {
+                if cleared {
                     "throttle cleared"
                 } else {
                     "no throttle for that address"
@@ -152,13 +146,12 @@ pub enum RolesCommand {
 }
 
 pub fn roles_command(cfg: Config, cmd: RolesCommand) -> Result<(), UserError> {
-    let pool = bootstrap::open_database(&cfg)?;
-    let mut conn = pool.get().map_err(CoreError::from)?;
-    let c = &mut *conn;
-    let now = core_auth::Clock::now(&core_auth::SystemClock);
+    let now = SystemClock.now();
+    let cli = Actor::cli();
     match cmd {
         RolesCommand::List { json: as_json } => {
-            let all = roles::list_roles(c)?;
+            let pool = bootstrap::open_database(&cfg)?;
+            let all = roles::list_roles(&mut *pool.get().map_err(CoreError::from)?)?;
             if as_json {
                 return json(&all);
             }
@@ -172,31 +165,22 @@ pub fn roles_command(cfg: Config, cmd: RolesCommand) -> Result<(), UserError> {
             }
         }
         RolesCommand::Create { name, description } => {
-            let r = roles::create_role(c, &name, &description, now)?;
-            audit_cli(
-                c,
-                Event::success("admin_role_created").with("role", r.name.clone()),
+            let op = Operator::open(cfg)?;
+            json(&directory::create_role(
+                &op.core(),
+                &cli,
+                &name,
+                &description,
                 now,
-            )?;
-            json(&r)?;
+            )?)?;
         }
         RolesCommand::Rename { name, new_name } => {
-            roles::rename_role(c, &name, &new_name)?;
-            audit_cli(
-                c,
-                Event::success("admin_role_renamed")
-                    .with("role", name)
-                    .with("new_name", new_name),
-                now,
-            )?;
+            let op = Operator::open(cfg)?;
+            directory::rename_role(&op.core(), &cli, &name, &new_name, now)?;
         }
         RolesCommand::Delete { name } => {
-            roles::delete_role(c, &name)?;
-            audit_cli(
-                c,
-                Event::success("admin_role_deleted").with("role", name),
-                now,
-            )?;
+            let op = Operator::open(cfg)?;
+            directory::delete_role(&op.core(), &cli, &name, now)?;
         }
     }
     Ok(())
@@ -247,75 +231,50 @@ fn group_id(c: &mut DbConn, g: &str) -> Result<String, UserError> {
 }
 
 pub fn groups_command(cfg: Config, cmd: GroupsCommand) -> Result<(), UserError> {
-    let pool = bootstrap::open_database(&cfg)?;
-    let mut conn = pool.get().map_err(CoreError::from)?;
-    let c = &mut *conn;
-    let now = core_auth::Clock::now(&core_auth::SystemClock);
-    let done = |c: &mut DbConn,
-                event: &'static str,
-                group: &str,
-                extra: Option<(&str, String)>|
-     -> Result<(), UserError> {
-        let mut e = Event::success(event).with("group", group.to_string());
-        if let Some((k, v)) = extra {
-            e = e.with(k, v);
+    if let GroupsCommand::List { json: as_json } = cmd {
+        let pool = bootstrap::open_database(&cfg)?;
+        let all = roles::list_groups(&mut *pool.get().map_err(CoreError::from)?)?;
+        if as_json {
+            return json(&all);
         }
-        Ok(audit_cli(c, e, now)?)
-    };
+        for g in all {
+            println!(
+                "{:<24} members: {:<5} roles: {}",
+                g.group.name,
+                g.members,
+                g.roles.join(",")
+            );
+        }
+        return Ok(());
+    }
+    let op = Operator::open(cfg)?;
+    let (core, cli, now) = (op.core(), Actor::cli(), SystemClock.now());
+    let group = |g: &str| group_id(&mut *op.conn()?, g);
+    let user = |u: &str| user_id(&mut *op.conn()?, u);
     match cmd {
-        GroupsCommand::List { json: as_json } => {
-            let all = roles::list_groups(c)?;
-            if as_json {
-                return json(&all);
-            }
-            for g in all {
-                println!(
-                    "{:<24} members: {:<5} roles: {}",
-                    g.group.name,
-                    g.members,
-                    g.roles.join(",")
-                );
-            }
-        }
+        // Read-only: listed above, without the key ring.
+        GroupsCommand::List { .. } => {}
         GroupsCommand::Create { name, description } => {
-            let g = roles::create_group(c, &name, &description, now)?;
-            done(c, "admin_group_created", &g.name, None)?;
-            json(&g)?;
+            let g = directory::create_group(&core, &cli, &name, &description, &[], now)?;
+            json(&g.info.group)?;
         }
-        GroupsCommand::Rename { group, new_name } => {
-            let id = group_id(c, &group)?;
-            roles::rename_group(c, &id, &new_name)?;
-            done(
-                c,
-                "admin_group_renamed",
-                &group,
-                Some(("new_name", new_name)),
-            )?;
+        GroupsCommand::Rename { group: g, new_name } => {
+            directory::update_group(&core, &cli, &group(&g)?, Some(&new_name), None, now)?;
         }
-        GroupsCommand::Delete { group } => {
-            let id = group_id(c, &group)?;
-            roles::delete_group(c, &id)?;
-            done(c, "admin_group_deleted", &group, None)?;
+        GroupsCommand::Delete { group: g } => {
+            directory::delete_group(&core, &cli, &group(&g)?, now)?;
         }
-        GroupsCommand::AddUser { group, user } => {
-            let (gid, uid) = (group_id(c, &group)?, user_id(c, &user)?);
-            roles::add_member(c, &gid, &uid)?;
-            done(c, "admin_group_member_added", &group, Some(("user", uid)))?;
+        GroupsCommand::AddUser { group: g, user: u } => {
+            directory::set_member(&core, &cli, &group(&g)?, &user(&u)?, true, now)?;
         }
-        GroupsCommand::RemoveUser { group, user } => {
-            let (gid, uid) = (group_id(c, &group)?, user_id(c, &user)?);
-            roles::remove_member(c, &gid, &uid)?;
-            done(c, "admin_group_member_removed", &group, Some(("user", uid)))?;
+        GroupsCommand::RemoveUser { group: g, user: u } => {
+            directory::set_member(&core, &cli, &group(&g)?, &user(&u)?, false, now)?;
         }
-        GroupsCommand::Grant { group, role } => {
-            let gid = group_id(c, &group)?;
-            roles::grant_group_role(c, &gid, &role)?;
-            done(c, "admin_group_role_granted", &group, Some(("role", role)))?;
+        GroupsCommand::Grant { group: g, role } => {
+            directory::set_group_role(&core, &cli, &group(&g)?, &role, true, now)?;
         }
-        GroupsCommand::Revoke { group, role } => {
-            let gid = group_id(c, &group)?;
-            roles::revoke_group_role(c, &gid, &role)?;
-            done(c, "admin_group_role_revoked", &group, Some(("role", role)))?;
+        GroupsCommand::Revoke { group: g, role } => {
+            directory::set_group_role(&core, &cli, &group(&g)?, &role, false, now)?;
         }
     }
     Ok(())

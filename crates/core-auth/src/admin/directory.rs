@@ -231,6 +231,54 @@ pub fn update_group(
     })
 }
 
+/// Gives every member of a group the role `role` (`granted`), or takes it
+/// from the group: one role, where [`update_group`] replaces the list. The
+/// admin rules hold afterwards; audited when something changed.
+pub fn set_group_role(
+    core: &Core<'_>,
+    actor: &Actor,
+    id: &str,
+    role: &str,
+    granted: bool,
+    now: UnixTime,
+) -> CoreResult<GroupDetail> {
+    super::sensitive(core, actor, now)?;
+    let mut pooled = core.conn()?;
+    let c = &mut *pooled;
+    write_tx(c, |c| {
+        group(c, id)?;
+        let was = super::before(c, actor.actor_user_id.as_deref())?;
+        let mut wanted = roles::list_groups(c)?
+            .into_iter()
+            .find(|g| g.group.id == id)
+            .map(|g| g.roles)
+            .unwrap_or_default();
+        wanted.retain(|r| r != role);
+        if granted {
+            wanted.push(role.to_string());
+        }
+        let (added, removed) = set_group_roles(c, id, &wanted)?;
+        ensure_admins(c, actor.actor_user_id.as_deref(), was)?;
+        if !added.is_empty() || !removed.is_empty() {
+            let key = if granted {
+                "roles_added"
+            } else {
+                "roles_removed"
+            };
+            let changed = if granted { added } else { removed };
+            audit::record(
+                c,
+                actor,
+                Event::success("admin_group_updated")
+                    .with("group", id)
+                    .with("changes", json!({ key: changed })),
+                now,
+            )?;
+        }
+        group_detail(c, id)
+    })
+}
+
 pub fn delete_group(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> CoreResult<()> {
     super::sensitive(core, actor, now)?;
     let mut pooled = core.conn()?;

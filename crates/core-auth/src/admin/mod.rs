@@ -1,14 +1,18 @@
-//! What administrators do, shared by the admin console and the admin API:
-//! each action checks its rules, changes the data and writes its audit row
-//! (actor, target, what changed) in one transaction.
+//! What administrators do, shared by the admin console, the admin API and
+//! the command line (as [`Actor::cli`]): each action checks its rules,
+//! changes the data and writes its audit row (actor, target, what changed)
+//! in one transaction. The faces only read their input, call one of these
+//! and show the answer.
 
 pub mod clients;
 pub mod dashboard;
 pub mod directory;
 pub mod keys;
 pub mod providers;
+pub mod provision;
 pub mod search;
 pub mod sessions;
+pub mod user_roles;
 pub mod users;
 
 use crate::actor::Actor;

@@ -492,18 +492,41 @@ pub fn clear_throttles(
     let mut pooled = core.conn()?;
     write_tx(&mut pooled, |conn| {
         let user = users::find_by_id(conn, user_id)?.ok_or(CoreError::NotFound("user"))?;
-        let a = throttle::clear(conn, throttle::Kind::SignIn, &user.email)?;
-        let b = throttle::clear(conn, throttle::Kind::Reset, &user.email)?;
-        audit::record(
-            conn,
-            actor,
-            Event::success("admin_throttle_cleared")
-                .subject(user_id)
-                .with("cleared", a || b),
-            now,
-        )?;
-        Ok(a || b)
+        clear_throttles_in(conn, actor, &user.email, Some(user_id), now)
     })
+}
+
+/// Lifts the sign-in and reset throttles of an address, whether or not an
+/// account has it (the command line's `users clear-throttle`); returns
+/// whether there was one. Audited (with the account, when there is one).
+pub fn clear_address_throttles(
+    core: &Core<'_>,
+    actor: &Actor,
+    email: &str,
+    now: UnixTime,
+) -> CoreResult<bool> {
+    let mut pooled = core.conn()?;
+    write_tx(&mut pooled, |conn| {
+        let owner = users::find_by_email(conn, email)?.map(|u| u.id);
+        clear_throttles_in(conn, actor, email, owner.as_deref(), now)
+    })
+}
+
+fn clear_throttles_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    email: &str,
+    user_id: Option<&str>,
+    now: UnixTime,
+) -> CoreResult<bool> {
+    let a = throttle::clear(conn, throttle::Kind::SignIn, email)?;
+    let b = throttle::clear(conn, throttle::Kind::Reset, email)?;
+    let mut e = Event::success("admin_throttle_cleared").with("cleared", a || b);
+    if let Some(u) = user_id {
+        e = e.subject(u);
+    }
+    audit::record(conn, actor, e, now)?;
+    Ok(a || b)
 }
 
 /// Everything the user page shows.
