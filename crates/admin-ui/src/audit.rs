@@ -28,6 +28,7 @@ pub const EVENTS: &[&str] = &[
     "registration",
     "email_verified",
     "password_reset_requested",
+    "password_reset_mailed",
     "password_reset_completed",
     "password_changed",
     "email_change_requested",

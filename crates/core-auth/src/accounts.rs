@@ -1,10 +1,15 @@
 //! Account flows that send mail: registration with verification, password
 //! reset, password and email change. Each writes its mail to the outbox in
 //! the same transaction as the change the mail reports, and none of them
-//! reveals whether an address has an account.
+//! reveals whether an address has an account. The reset flow is in
+//! `accounts/reset.rs`.
 
-use crate::actor::Actor;
-use crate::audit::{self, Event, Outcome};
+mod reset;
+
+pub use reset::{
+    check_reset_link, request_reset, reset_password, resolve_reset_requests, Reset, ResetRequest,
+};
+
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::db::{write_tx, DbPool};
@@ -12,12 +17,10 @@ use crate::email_tokens::{self, Purpose};
 use crate::error::{CoreError, CoreResult, ValidationErrors};
 use crate::keys::Kek;
 use crate::mail::{self, outbox};
-use crate::oidc::tokens;
 use crate::password::{Passwords, Verified};
 use crate::secret::Secret;
-use crate::throttle;
+use crate::sessions;
 use crate::users::{self, NewUser, User};
-use crate::{email_tokens::TokenRow, sessions};
 
 /// What mail needs: configuration and the key that encrypts the outbox.
 #[derive(Clone, Copy)]
@@ -189,144 +192,6 @@ pub fn verify(pool: &DbPool, m: Mailer<'_>, token: &str, now: UnixTime) -> CoreR
             });
         }
         Ok(Verify::Invalid)
-    })
-}
-
-/// What a password-reset request did (the person sees the same page for
-/// `Done` whoever the address belongs to).
-#[derive(Debug, PartialEq, Eq)]
-pub enum ResetRequest {
-    Done,
-    /// Too many requests for this address in the window: retry after.
-    Throttled(i64),
-}
-
-/// Starts a password reset: for a known address a link (older links void),
-/// for an unknown one a dropped outbox record. Same work, same answer.
-/// Requests per address are throttled (`throttle.reset_*`), known or not.
-pub fn request_reset(
-    pool: &DbPool,
-    m: Mailer<'_>,
-    email: &str,
-    meta: &Actor,
-    now: UnixTime,
-) -> CoreResult<ResetRequest> {
-    let key = email.trim().to_lowercase();
-    let rule = throttle::Rule::reset(&m.config.throttle);
-    let mut conn = pool.get()?;
-    if let Some(wait) = throttle::retry_after(&mut conn, throttle::Kind::Reset, &key, rule, now)? {
-        audit::record(
-            &mut conn,
-            meta,
-            Event::new("password_reset_requested", Outcome::Denied).with("reason", "throttled"),
-            now,
-        )?;
-        return Ok(ResetRequest::Throttled(wait));
-    }
-    throttle::hit(&mut conn, throttle::Kind::Reset, &key, rule, now)?;
-    write_tx(&mut conn, |c| {
-        match users::find_by_email(c, &key)?.filter(|u| !u.disabled) {
-            Some(user) => {
-                let token = email_tokens::issue(
-                    c,
-                    &user.id,
-                    Purpose::Reset,
-                    &user.email,
-                    m.config.accounts.reset_link_lifetime_secs,
-                    now,
-                )?;
-                outbox::enqueue(
-                    c,
-                    m.kek,
-                    &mail::reset_password(
-                        m.config,
-                        &user.email,
-                        &user.name,
-                        &m.link("/reset-password", &token),
-                    )?,
-                    now,
-                )?;
-                audit::record(
-                    c,
-                    meta,
-                    Event::success("password_reset_requested").subject(&user.id),
-                    now,
-                )?;
-            }
-            None => {
-                outbox::record_dropped(c, "reset_password", now)?;
-                audit::record(
-                    c,
-                    meta,
-                    Event::failure("password_reset_requested").with("reason", "unknown_address"),
-                    now,
-                )?;
-            }
-        }
-        Ok(ResetRequest::Done)
-    })
-}
-
-/// The reset link's token row, if the link still works.
-pub fn check_reset_link(pool: &DbPool, token: &str, now: UnixTime) -> CoreResult<Option<TokenRow>> {
-    email_tokens::peek(&mut *pool.get()?, token, Purpose::Reset, now)
-}
-
-#[derive(Debug)]
-pub enum Reset {
-    Done { user_id: String },
-    InvalidLink,
-}
-
-/// Sets a new password from a reset link: the link is used up, every other
-/// link voided, every session and refresh token of the user ended (offline
-/// grants too unless configured otherwise), and a notice mailed.
-pub fn reset_password(
-    pool: &DbPool,
-    pw: &Passwords,
-    m: Mailer<'_>,
-    token: &str,
-    new_password: &Secret,
-    now: UnixTime,
-) -> CoreResult<Reset> {
-    let Some(row) = check_reset_link(pool, token, now)? else {
-        return Ok(Reset::InvalidLink);
-    };
-    if let Some(msg) = pw.policy_violation(new_password.expose(), &row.email) {
-        let mut v = ValidationErrors::default();
-        v.add("password", msg);
-        return Err(CoreError::Validation(v));
-    }
-    let hash = pw.hash(new_password.expose())?;
-    let mut conn = pool.get()?;
-    write_tx(&mut conn, |c| {
-        let Some(row) = email_tokens::consume(c, token, Purpose::Reset, now)? else {
-            return Ok(Reset::InvalidLink);
-        };
-        let Some(user) = users::find_by_id(c, &row.user_id)? else {
-            return Ok(Reset::InvalidLink);
-        };
-        users::set_password_hash(c, &user.id, &hash, now)?;
-        // The link reached the address: it is verified (an invitation's
-        // set-password link is a reset link).
-        if !user.email_verified && user.email_key == row.email.to_lowercase() {
-            users::mark_email_verified(c, &user.id, now)?;
-        }
-        email_tokens::void(c, &user.id, Purpose::Reset, now)?;
-        sessions::delete_for_user(c, &user.id)?;
-        tokens::revoke_for_user(
-            c,
-            &user.id,
-            !m.config.accounts.reset_revokes_offline_grants,
-            now,
-        )?;
-        outbox::enqueue(
-            c,
-            m.kek,
-            &mail::password_changed(m.config, &user.email, &user.name)?,
-            now,
-        )?;
-        Ok(Reset::Done { user_id: user.id })
     })
 }
 

@@ -4,19 +4,23 @@
 
 use std::path::Path;
 
-use core_auth::db::{DbConn, DbUrl};
+use core_auth::db::{files, DbConn, DbUrl};
 use core_auth::keys::kek;
 use core_auth::{Config, CoreError};
 use diesel::connection::SimpleConnection;
 
 use crate::cli::UserError;
 
+fn exists(file: &Path) -> UserError {
+    UserError(format!(
+        "{} already exists; choose a new file name",
+        file.display()
+    ))
+}
+
 pub fn run(cfg: &Config, file: &Path) -> Result<(), UserError> {
     if file.exists() {
-        return Err(UserError(format!(
-            "{} already exists; choose a new file name",
-            file.display()
-        )));
+        return Err(exists(file));
     }
     match DbUrl::parse(&cfg.database_url)? {
         DbUrl::Postgres(_) => {
@@ -29,12 +33,23 @@ pub fn run(cfg: &Config, file: &Path) -> Result<(), UserError> {
     }
     let pool = crate::bootstrap::open_database(cfg)?;
     let mut conn = pool.get().map_err(CoreError::from)?;
+    // The copy holds everything the database does: it is created empty
+    // with mode 0600 first (`VACUUM INTO` fills an existing empty file and
+    // keeps its mode).
+    files::create_private(file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(file),
+        _ => UserError(format!("cannot create {}: {e}", file.display())),
+    })?;
     let target = file.to_string_lossy().replace('\'', "''");
-    match &mut *conn {
+    let copied = match &mut *conn {
         DbConn::Sqlite(c) => c
             .batch_execute(&format!("VACUUM INTO '{target}'"))
-            .map_err(|e| UserError(format!("backup failed: {e}")))?,
-        DbConn::Postgresql(_) => return Err(UserError("not a SQLite database".into())),
+            .map_err(|e| UserError(format!("backup failed: {e}"))),
+        DbConn::Postgresql(_) => Err(UserError("not a SQLite database".into())),
+    };
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(file);
+        return Err(e);
     }
     println!("database copied to {}", file.display());
     // The signing keys in the copy are encrypted: the copy is only useful
@@ -58,13 +73,23 @@ pub fn run(cfg: &Config, file: &Path) -> Result<(), UserError> {
     Ok(())
 }
 
+/// Copies `from` into `to` (replacing it), created with mode 0600.
 fn copy_private(from: &Path, to: &Path) -> Result<(), UserError> {
-    std::fs::copy(from, to).map_err(|e| UserError(format!("copying {}: {e}", from.display())))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| UserError(format!("{}: {e}", to.display())))?;
+    let err = |e: std::io::Error| {
+        UserError(format!(
+            "copying {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))
+    };
+    let mut src = std::fs::File::open(from).map_err(err)?;
+    match std::fs::remove_file(to) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        _ => {}
     }
+    let mut dst = files::create_private(to).map_err(err)?;
+    std::io::copy(&mut src, &mut dst)
+        .and_then(|_| dst.sync_all())
+        .map_err(err)?;
     Ok(())
 }

@@ -11,9 +11,10 @@ use core_auth::secret::Secret;
 use core_auth::{Clock, Config, Core, CoreError, CoreResult, DbPool};
 use oidc_endpoints::AppContext;
 
-/// Creates the data directory, connects, applies pending migrations.
+/// Creates the data directory (mode 0700; an existing one open to others is
+/// tightened), connects, applies pending migrations.
 pub fn open_database(cfg: &Config) -> CoreResult<DbPool> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+    db::files::private_dir(&cfg.data_dir).map_err(|e| {
         CoreError::Config(format!(
             "data_dir: cannot create {}: {e}",
             cfg.data_dir.display()

@@ -6,27 +6,32 @@
 //! attempts, so the rare duplicate after a crash in mid-send can be
 //! recognised by the receiving server.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use core_auth::config::{Config, MailTransport, SmtpTls};
+use core_auth::db::files;
 use core_auth::mail::outbox::{self, Claimed};
 use core_auth::{CoreError, CoreResult};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use oidc_endpoints::AppContext;
 use sha2::{Digest, Sha256};
 
 /// Where mail goes. Build it inside a Tokio runtime (the SMTP pool needs one).
 #[derive(Clone)]
 pub enum Transport {
-    File(AsyncFileTransport<Tokio1Executor>),
+    /// `.eml` files in this directory (mode 0700), each created 0600: they
+    /// hold live links.
+    File(PathBuf),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 /// The directory of the file transport.
-pub fn outbox_dir(cfg: &Config) -> std::path::PathBuf {
+pub fn outbox_dir(cfg: &Config) -> PathBuf {
     cfg.data_dir.join("outbox")
 }
 
@@ -34,10 +39,10 @@ pub fn build(cfg: &Config) -> CoreResult<Transport> {
     match cfg.mail.transport {
         MailTransport::File => {
             let dir = outbox_dir(cfg);
-            std::fs::create_dir_all(&dir).map_err(|e| {
+            private_outbox(&dir).map_err(|e| {
                 CoreError::Config(format!("mail: cannot create {}: {e}", dir.display()))
             })?;
-            Ok(Transport::File(AsyncFileTransport::new(dir)))
+            Ok(Transport::File(dir))
         }
         MailTransport::Smtp => {
             let s = &cfg.mail.smtp;
@@ -125,21 +130,64 @@ fn to_lettre(cfg: &Config, c: &Claimed) -> CoreResult<lettre::Message> {
         .map_err(|e| bad(e.to_string()))
 }
 
+/// The outbox directory, 0700; messages already in it (written by an
+/// older version) are tightened to 0600.
+fn private_outbox(dir: &Path) -> std::io::Result<()> {
+    files::private_dir(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            files::tighten(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `m` as `<dir>/<random>.eml`, created with mode 0600 (on the
+/// blocking pool).
+async fn write_eml(dir: &Path, m: &lettre::Message) -> Result<(), String> {
+    let name: String = core_auth::secret::random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = dir.join(format!("{name}.eml"));
+    let bytes = m.formatted();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut f = files::create_private(&path)?;
+        f.write_all(&bytes)?;
+        f.sync_all()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
+}
+
 async fn send(t: &Transport, m: lettre::Message) -> Result<(), String> {
     match t {
-        Transport::File(f) => f.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
+        Transport::File(dir) => write_eml(dir, &m).await,
         Transport::Smtp(s) => s.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
     }
 }
 
-/// One pass: claims due messages, delivers them, records the outcome.
+/// One pass: resolves queued password-reset requests into mail (or
+/// nothing), then claims due messages, delivers them, records the outcome.
 /// Returns how many were delivered.
 pub async fn deliver_due(
     ctx: &AppContext,
     transport: &Transport,
     worker: &str,
 ) -> CoreResult<usize> {
-    let (w, now) = (worker.to_string(), ctx.now());
+    let now = ctx.now();
+    let resolved = ctx
+        .run(move |ctx| {
+            core_auth::accounts::resolve_reset_requests(&ctx.pool, ctx.mailer(), now, 20)
+        })
+        .await;
+    if let Err(e) = resolved {
+        // Mail already queued still goes out.
+        tracing::warn!(error = %e, "password-reset requests not resolved; will retry");
+    }
+    let w = worker.to_string();
     let claimed = ctx
         .run(move |ctx| {
             let mut conn = ctx.pool.get()?;

@@ -1,6 +1,7 @@
 //! Storage: one diesel connection type over SQLite and PostgreSQL, chosen at
 //! run time by the `database_url` scheme, pooled with r2d2.
 
+pub mod files;
 pub mod migrate;
 pub mod schema;
 
@@ -148,14 +149,7 @@ pub fn pool_for(
     busy_timeout_ms: u64,
 ) -> CoreResult<DbPool> {
     if let DbUrl::Sqlite(path) = &url {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CoreError::Config(format!(
-                    "database_url: cannot create directory {}: {e}",
-                    parent.display()
-                ))
-            })?;
-        }
+        private_sqlite_files(path)?;
     }
     let manager = ConnManager::new(url, busy_timeout_ms);
     // Fail fast with the real error rather than r2d2's timeout message.
@@ -175,6 +169,32 @@ pub fn pool_for(
         .connection_timeout(Duration::from_secs(timeout_secs.max(1)))
         .build(manager)
         .map_err(CoreError::from)
+}
+
+/// The SQLite database is created empty with mode 0600 before SQLite opens
+/// it (SQLite gives its `-wal` and `-shm` files the database file's mode);
+/// an existing one, and its side files, are tightened. Missing directories
+/// on the way are created 0700.
+fn private_sqlite_files(path: &std::path::Path) -> CoreResult<()> {
+    files::private_parents(path).map_err(|e| {
+        CoreError::Config(format!(
+            "database_url: cannot create the directory of {}: {e}",
+            path.display()
+        ))
+    })?;
+    files::private_file(path).map_err(|e| {
+        CoreError::Config(format!(
+            "database_url: cannot create {}: {e}",
+            path.display()
+        ))
+    })?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        files::tighten(std::path::Path::new(&side))
+            .map_err(|e| CoreError::Config(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 impl DbConn {
@@ -282,5 +302,38 @@ mod tests {
             .unwrap();
         assert_eq!(f.foreign_keys, 1);
         assert!(ping(&mut c));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sqlite_files_are_owner_only_and_too_open_ones_are_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("data/p.db");
+        let side = |s: &str| dir.path().join(format!("data/p.db{s}"));
+        {
+            let pool = pool_for(DbUrl::Sqlite(db.clone()), 1, 5, 1000).unwrap();
+            let mut c = pool.get().unwrap();
+            c.batch_execute("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('secret')")
+                .unwrap();
+            assert_eq!(mode(&db), 0o600);
+            assert_eq!(mode(&dir.path().join("data")), 0o700);
+            // SQLite gives its side files the database file's mode.
+            assert_eq!((mode(&side("-wal")), mode(&side("-shm"))), (0o600, 0o600));
+        }
+        // Files left too open (an older version, a copy) are tightened.
+        std::fs::write(side("-wal"), b"").unwrap();
+        for p in [db.clone(), side("-wal")] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        private_sqlite_files(&db).unwrap();
+        assert_eq!((mode(&db), mode(&side("-wal"))), (0o600, 0o600));
     }
 }

@@ -63,12 +63,15 @@ impl Kek {
     }
 
     /// The key from the environment value if given, else from (or newly
-    /// into) the data directory.
+    /// into) the data directory. A key file readable by others is
+    /// tightened to 0600 (used or not).
     pub fn resolve(env_value: Option<&str>, data_dir: &Path) -> CoreResult<(Kek, KekSource)> {
+        let path = data_dir.join(FILE_NAME);
+        crate::db::files::tighten(&path)
+            .map_err(|e| CoreError::Config(format!("{}: {e}", path.display())))?;
         if let Some(v) = env_value.filter(|v| !v.trim().is_empty()) {
             return Ok((Kek::parse(v)?, KekSource::Environment));
         }
-        let path = data_dir.join(FILE_NAME);
         if path.exists() {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| CoreError::Config(format!("cannot read {}: {e}", path.display())))?;
@@ -182,5 +185,14 @@ mod tests {
         let (c, src) = Kek::resolve(Some(&"cd".repeat(32)), dir.path()).unwrap();
         assert_eq!(src, KekSource::Environment);
         assert_eq!(c.0, [0xcd; 32]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = dir.path().join(FILE_NAME);
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            Kek::resolve(None, dir.path()).unwrap();
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "a too-open key file is tightened");
+        }
     }
 }

@@ -7,6 +7,12 @@
 //!
 //! Messages carry secrets (links with tokens), so the payload is stored
 //! encrypted under the key-encryption key and emptied once sent.
+//!
+//! The outbox also holds *requests*: work a request handler hands to the
+//! worker so that it does the same thing whatever the answer would be (a
+//! password reset: the handler queues the address; the worker looks it up
+//! and queues the mail, or nothing). A request is taken and closed in the
+//! worker's transaction; it is never claimed as a message.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -53,19 +59,94 @@ pub fn enqueue(conn: &mut DbConn, kek: &Kek, m: &Message, now: UnixTime) -> Core
     Ok(())
 }
 
-/// Records a message that is deliberately not sent (a password reset for
-/// an unknown address): the same write as a real one, so both paths cost
-/// the same and the response reveals nothing.
-pub fn record_dropped(conn: &mut DbConn, kind: &str, now: UnixTime) -> CoreResult<()> {
+/// The kind of a queued password-reset request (`recipient`: the address
+/// as typed, normalised; `payload`: who asked, encrypted).
+pub const RESET_REQUEST: &str = "reset_request";
+
+/// Queues a request of `kind` about `subject` for the worker, due now.
+/// The same write whatever the worker will make of it.
+pub fn enqueue_request(
+    conn: &mut DbConn,
+    kek: &Kek,
+    kind: &str,
+    subject: &str,
+    payload: &[u8],
+    now: UnixTime,
+) -> CoreResult<()> {
     diesel::insert_into(outbox::table)
         .values((
             outbox::kind.eq(kind),
-            outbox::recipient.eq(""),
-            outbox::payload.eq(""),
-            outbox::status.eq("dropped"),
+            outbox::recipient.eq(subject),
+            outbox::payload.eq(kek.encrypt(AAD, payload)?),
+            outbox::status.eq("pending"),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A request the worker holds until its transaction ends.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: i64,
+    pub subject: String,
+    /// The decrypted payload; `None` when it cannot be read (another
+    /// key-encryption key): the request is still resolved.
+    pub payload: Option<Vec<u8>>,
+}
+
+#[derive(QueryableByName)]
+struct RequestRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    recipient: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+}
+
+/// The oldest due request of `kind`, locked until the caller's transaction
+/// ends (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two nodes never take the
+/// same one; SQLite: the write transaction's lock). Call it inside
+/// [`write_tx`] and close the request there with [`close_request`].
+pub fn take_request(
+    conn: &mut DbConn,
+    kek: &Kek,
+    kind: &str,
+    now: UnixTime,
+) -> CoreResult<Option<Request>> {
+    const SELECT: &str = "SELECT id, recipient, payload FROM outbox \
+         WHERE kind = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT 1";
+    let row: Option<RequestRow> = match conn {
+        DbConn::Postgresql(c) => diesel::sql_query(format!("{SELECT} FOR UPDATE SKIP LOCKED"))
+            .bind::<Text, _>(kind)
+            .bind::<BigInt, _>(now)
+            .get_result(c)
+            .optional()?,
+        DbConn::Sqlite(c) => diesel::sql_query(SELECT)
+            .bind::<Text, _>(kind)
+            .bind::<BigInt, _>(now)
+            .get_result(c)
+            .optional()?,
+    };
+    Ok(row.map(|r| Request {
+        id: r.id,
+        subject: r.recipient,
+        payload: kek.decrypt(AAD, &r.payload).ok(),
+    }))
+}
+
+/// Closes a request taken with [`take_request`]: `sent` when it produced
+/// a message, `dropped` when it produced nothing. Its subject and payload
+/// are erased either way.
+pub fn close_request(conn: &mut DbConn, id: i64, produced: bool, now: UnixTime) -> CoreResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(if produced { "sent" } else { "dropped" }),
+            outbox::recipient.eq(""),
+            outbox::payload.eq(""),
             outbox::sent_at.eq(Some(now)),
         ))
         .execute(conn)?;
@@ -94,8 +175,9 @@ struct Row {
     attempts: i32,
 }
 
-const DUE: &str =
-    "(status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND claimed_until < $3)";
+/// Due messages (requests are taken with [`take_request`], never claimed).
+const DUE: &str = "kind <> 'reset_request' AND \
+     ((status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND claimed_until < $3))";
 
 /// Claims up to `limit` due messages for `worker` until `now + LEASE_SECS`.
 pub fn claim_due(

@@ -131,7 +131,16 @@ async fn account_events() {
         &[("email", "nope@example.com")],
     )
     .await;
-    has(&srv, "password_reset_requested", "failure").await;
+    // The request is recorded alike for both addresses; the mail worker
+    // records what it made of each.
+    let requested = all_events(&srv)
+        .await
+        .into_iter()
+        .filter(|r| r.event == "password_reset_requested")
+        .map(|r| (r.outcome, r.subject_user_id, r.detail, r.ip))
+        .collect::<Vec<_>>();
+    assert_eq!(requested.len(), 2, "{requested:?}");
+    assert_eq!(requested[0], requested[1], "the same row for both");
     let reset = srv
         .mails_to("acct@example.com")
         .await
@@ -139,6 +148,14 @@ async fn account_events() {
         .unwrap()
         .link("/reset-password")
         .unwrap();
+    assert!(has(&srv, "password_reset_mailed", "success")
+        .await
+        .subject_user_id
+        .is_some());
+    let unknown = has(&srv, "password_reset_mailed", "failure").await;
+    assert!(unknown.detail.contains("unknown_address"));
+    assert!(unknown.subject_user_id.is_none());
+    assert_eq!(unknown.ip, requested[0].3, "audited as the requester");
     let page = c.get(&reset).send().await.unwrap().text().await.unwrap();
     c.post(srv.at("/reset-password"))
         .form(&[

@@ -8,6 +8,9 @@ use testkit::TestDb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
+#[cfg(unix)]
+mod files;
+
 struct Env {
     dir: tempfile::TempDir,
     db: TestDb,

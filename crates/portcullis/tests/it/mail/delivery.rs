@@ -132,3 +132,34 @@ async fn outbox_payloads_are_encrypted_at_rest() {
         "the link is not readable in the database"
     );
 }
+
+/// `.eml` files carry live links: the outbox directory is 0700 and each
+/// message 0600 whatever the umask; messages left more open by an older
+/// version are tightened when the transport starts.
+#[cfg(unix)]
+#[actix_web::test]
+async fn outbox_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let srv = TestServer::start().await;
+    let dir = portcullis::mailer::outbox_dir(&srv.ctx.config);
+    // What this process's umask gives a new file (0644 under the usual 022).
+    let probe = srv.ctx.config.data_dir.join("probe");
+    std::fs::write(&probe, b"").unwrap();
+    eprintln!("umask gives new files {:o}", mode(&probe));
+    register(&srv, "modes@example.com").await;
+    assert_eq!(srv.mails_to("modes@example.com").await.len(), 1);
+    assert_eq!(mode(&dir), 0o700, "outbox directory");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(mode(&files[0]), 0o600, "the message");
+    let old = dir.join("old.eml");
+    std::fs::write(&old, b"Subject: old\r\n\r\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    portcullis::mailer::build(&srv.ctx.config).unwrap();
+    assert_eq!((mode(&dir), mode(&old)), (0o700, 0o600));
+}

@@ -178,3 +178,88 @@ async fn password_change_needs_the_current_password_and_ends_other_sessions() {
         "Your password was changed"
     );
 }
+
+/// Rows per table (every table of the schema).
+async fn row_counts(srv: &TestServer) -> std::collections::BTreeMap<String, i64> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    srv.with_db(|c| {
+        let tables = match &mut *c {
+            core_auth::DbConn::Sqlite(c) => diesel::sql_query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .load::<Name>(c),
+            core_auth::DbConn::Postgresql(c) => diesel::sql_query(
+                "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
+            )
+            .load::<Name>(c),
+        }
+        .unwrap();
+        assert!(tables.len() > 10, "every table");
+        tables
+            .into_iter()
+            .map(|t| {
+                let q = format!("SELECT count(*) AS n FROM {}", t.name);
+                let n = match &mut *c {
+                    core_auth::DbConn::Sqlite(c) => diesel::sql_query(q).get_result::<Count>(c),
+                    core_auth::DbConn::Postgresql(c) => diesel::sql_query(q).get_result::<Count>(c),
+                }
+                .unwrap()
+                .n;
+                (t.name, n)
+            })
+            .collect()
+    })
+    .await
+}
+
+/// The request does not look the address up: a known and an unknown
+/// address write the same rows to the same tables (so they cost the same);
+/// the mail worker then sends the known one its link and nothing to the
+/// unknown one.
+#[actix_web::test]
+async fn a_reset_request_writes_the_same_rows_for_known_and_unknown_addresses() {
+    use core_auth::accounts::{self, ResetRequest};
+    let srv = TestServer::start().await;
+    srv.create_user("known@example.com", "Known", PASSWORD, &[])
+        .await;
+    assert!(srv.mails().await.is_empty(), "no mail before");
+    let mut written = Vec::new();
+    for email in ["known@example.com", "unknown@example.com"] {
+        let before = row_counts(&srv).await;
+        let (e, now) = (email.to_string(), srv.ctx.now());
+        let meta = core_auth::Actor::anonymous("192.0.2.7", "test");
+        let r = srv
+            .ctx
+            .run(move |ctx| accounts::request_reset(&ctx.pool, ctx.mailer(), &e, &meta, now))
+            .await
+            .unwrap();
+        assert_eq!(r, ResetRequest::Done);
+        let after = row_counts(&srv).await;
+        let delta: Vec<(String, i64)> = after
+            .iter()
+            .map(|(t, n)| (t.clone(), n - before.get(t).copied().unwrap_or(0)))
+            .filter(|(_, d)| *d != 0)
+            .collect();
+        written.push(delta);
+    }
+    assert!(!written[0].is_empty(), "the request writes something");
+    assert_eq!(written[0], written[1], "the same rows for both addresses");
+    // The worker: one mail, to the known address, with a working link.
+    let mails = srv.mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].to, "known@example.com");
+    assert_eq!(mails[0].subject, "Reset your password");
+    let link = mails[0].link("/reset-password").expect("a reset link");
+    assert_eq!(reqwest::get(&link).await.unwrap().status(), 200);
+    assert!(srv.mails().await.len() == 1, "nothing more, ever");
+}
