@@ -72,6 +72,7 @@ struct FormPage {
     redirect_text: String,
     post_logout_text: String,
     scopes_text: String,
+    audiences_text: String,
     at_ttl: String,
     idle_ttl: String,
     abs_ttl: String,
@@ -113,6 +114,7 @@ fn form_page(
             redirect_text: spec.redirect_uris.join("\n"),
             post_logout_text: spec.post_logout_redirect_uris.join("\n"),
             scopes_text: spec.scopes.join(" "),
+            audiences_text: spec.resource_server_audiences.join("\n"),
             at_ttl: num(spec.access_token_lifetime_secs),
             idle_ttl: num(spec.refresh_token_idle_secs),
             abs_ttl: num(spec.refresh_token_absolute_secs),
@@ -158,6 +160,11 @@ fn spec_from(f: &Fields) -> Result<ClientSpec, ValidationErrors> {
         access_token_lifetime_secs: num("access_token_lifetime_secs"),
         refresh_token_idle_secs: num("refresh_token_idle_secs"),
         refresh_token_absolute_secs: num("refresh_token_absolute_secs"),
+        resource_server_audiences: f
+            .get("resource_server_audiences")
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
     };
     if v.is_empty() {
         Ok(spec)

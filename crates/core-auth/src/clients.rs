@@ -9,6 +9,11 @@ use crate::db::DbConn;
 use crate::error::{CoreError, CoreResult, ValidationErrors};
 use crate::secret::{ct_eq, random_token, sha256_hex, Secret};
 
+mod validate;
+
+pub use validate::redirect_uri_problem;
+use validate::validate;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
@@ -88,6 +93,7 @@ struct ClientRow {
     refresh_token_absolute_secs: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    resource_server_audiences: String,
 }
 
 /// A registered client.
@@ -112,6 +118,9 @@ pub struct Client {
     pub access_token_lifetime_secs: Option<i64>,
     pub refresh_token_idle_secs: Option<i64>,
     pub refresh_token_absolute_secs: Option<i64>,
+    /// The audiences (`aud` values of access tokens) this client serves as
+    /// a resource server: it may introspect the tokens issued for them.
+    pub resource_server_audiences: Vec<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -188,6 +197,7 @@ impl From<ClientRow> for Client {
             access_token_lifetime_secs: r.access_token_lifetime_secs,
             refresh_token_idle_secs: r.refresh_token_idle_secs,
             refresh_token_absolute_secs: r.refresh_token_absolute_secs,
+            resource_server_audiences: parse_list(&r.resource_server_audiences),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -216,176 +226,10 @@ pub struct ClientSpec {
     pub access_token_lifetime_secs: Option<i64>,
     pub refresh_token_idle_secs: Option<i64>,
     pub refresh_token_absolute_secs: Option<i64>,
-}
-
-/// Why a redirect URI is not acceptable; `None` when it is. Absolute, no
-/// fragment, https, or http on a loopback host (RFC 8252).
-pub fn redirect_uri_problem(uri: &str) -> Option<String> {
-    let u = match url::Url::parse(uri) {
-        Ok(u) => u,
-        Err(_) => return Some(format!("{uri}: not an absolute URL")),
-    };
-    if u.fragment().is_some() || uri.contains('#') {
-        return Some(format!("{uri}: must not contain a fragment"));
-    }
-    if u.username() != "" || u.password().is_some() {
-        return Some(format!("{uri}: must not contain credentials"));
-    }
-    match u.scheme() {
-        "https" if u.host_str().is_some() => None,
-        "http"
-            if matches!(
-                u.host_str(),
-                Some("127.0.0.1") | Some("[::1]") | Some("localhost")
-            ) =>
-        {
-            None
-        }
-        "http" => Some(format!(
-            "{uri}: http is only allowed on loopback (127.0.0.1, [::1], localhost); use https"
-        )),
-        _ => Some(format!("{uri}: must be https (or http on loopback)")),
-    }
-}
-
-struct Validated {
-    name: String,
-    auth_method: AuthMethod,
-    grant_types: Vec<GrantType>,
-    scopes: Vec<String>,
-    jwks_uri: Option<String>,
-    jwks: Option<String>,
-}
-
-fn validate(spec: &ClientSpec) -> CoreResult<Validated> {
-    let mut v = ValidationErrors::default();
-    let name = spec.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        v.add("name", "Give the client a name of 1 to 200 characters.");
-    }
-    let auth_method = if spec.auth_method.is_empty() {
-        if spec.public {
-            AuthMethod::None
-        } else {
-            AuthMethod::ClientSecretBasic
-        }
-    } else {
-        match AuthMethod::parse(&spec.auth_method) {
-            Some(m) => m,
-            None => {
-                v.add("auth_method", format!("Unknown method {}; use client_secret_basic, client_secret_post, private_key_jwt or none.", spec.auth_method));
-                AuthMethod::ClientSecretBasic
-            }
-        }
-    };
-    if spec.public && auth_method != AuthMethod::None {
-        v.add("auth_method", "A public client authenticates with `none`.");
-    }
-    if !spec.public && auth_method == AuthMethod::None {
-        v.add("auth_method", "`none` is for public clients; add --public.");
-    }
-    let mut grant_types = Vec::new();
-    for g in &spec.grant_types {
-        match GrantType::parse(g) {
-            Some(g) if !grant_types.contains(&g) => grant_types.push(g),
-            Some(_) => {}
-            None => v.add("grant_types", format!("Unknown grant type {g}.")),
-        }
-    }
-    if grant_types.is_empty() && spec.grant_types.is_empty() {
-        grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-    }
-    if spec.public && grant_types.contains(&GrantType::ClientCredentials) {
-        v.add(
-            "grant_types",
-            "A public client cannot use client_credentials.",
-        );
-    }
-    if grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
-        v.add(
-            "redirect_uris",
-            "The authorization_code grant needs at least one redirect URI.",
-        );
-    }
-    for u in &spec.redirect_uris {
-        if let Some(p) = redirect_uri_problem(u) {
-            v.add("redirect_uris", p);
-        }
-    }
-    for u in &spec.post_logout_redirect_uris {
-        if let Some(p) = redirect_uri_problem(u) {
-            v.add("post_logout_redirect_uris", p);
-        }
-    }
-    let mut scopes = Vec::new();
-    for s in &spec.scopes {
-        if s.is_empty()
-            || s.len() > 128
-            || !s
-                .chars()
-                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
-        {
-            v.add("scopes", format!("{s:?} is not a valid scope token."));
-        } else if !scopes.contains(s) {
-            scopes.push(s.clone());
-        }
-    }
-    let jwks_uri = Some(spec.jwks_uri.trim().to_string()).filter(|s| !s.is_empty());
-    let jwks = Some(spec.jwks.trim().to_string()).filter(|s| !s.is_empty());
-    if let Some(u) = &jwks_uri {
-        match url::Url::parse(u) {
-            Ok(p) if p.scheme() == "https" || redirect_uri_problem(u).is_none() => {}
-            _ => v.add(
-                "jwks_uri",
-                "The JWKS URI must be an https URL (http only on loopback).",
-            ),
-        }
-    }
-    if let Some(j) = &jwks {
-        match serde_json::from_str::<serde_json::Value>(j) {
-            Ok(doc) if doc.get("keys").is_some_and(|k| k.is_array()) => {}
-            _ => v.add(
-                "jwks",
-                "The JWKS must be a JSON object with a `keys` array.",
-            ),
-        }
-    }
-    if auth_method == AuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
-        v.add(
-            "jwks",
-            "private_key_jwt needs the client's public keys: a JWKS URI or a JWKS document.",
-        );
-    }
-    if jwks_uri.is_some() && jwks.is_some() {
-        v.add(
-            "jwks",
-            "Give either a JWKS URI or a JWKS document, not both.",
-        );
-    }
-    for (field, value) in [
-        (
-            "access_token_lifetime_secs",
-            spec.access_token_lifetime_secs,
-        ),
-        ("refresh_token_idle_secs", spec.refresh_token_idle_secs),
-        (
-            "refresh_token_absolute_secs",
-            spec.refresh_token_absolute_secs,
-        ),
-    ] {
-        if value.is_some_and(|x| x <= 0) {
-            v.add(field, "Must be a positive number of seconds.");
-        }
-    }
-    v.into_result()?;
-    Ok(Validated {
-        name,
-        auth_method,
-        grant_types,
-        scopes,
-        jwks_uri,
-        jwks,
-    })
+    /// The audiences this client serves as a resource server (today an
+    /// access token's `aud` is the client_id it was issued to): the client
+    /// may introspect tokens for them.
+    pub resource_server_audiences: Vec<String>,
 }
 
 fn needs_secret(m: AuthMethod) -> bool {
@@ -422,6 +266,7 @@ pub fn create(
             clients::access_token_lifetime_secs.eq(spec.access_token_lifetime_secs),
             clients::refresh_token_idle_secs.eq(spec.refresh_token_idle_secs),
             clients::refresh_token_absolute_secs.eq(spec.refresh_token_absolute_secs),
+            clients::resource_server_audiences.eq(json(&v.resource_server_audiences)),
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
         ))
@@ -466,6 +311,7 @@ pub fn update(
             clients::access_token_lifetime_secs.eq(spec.access_token_lifetime_secs),
             clients::refresh_token_idle_secs.eq(spec.refresh_token_idle_secs),
             clients::refresh_token_absolute_secs.eq(spec.refresh_token_absolute_secs),
+            clients::resource_server_audiences.eq(json(&v.resource_server_audiences)),
             clients::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -562,6 +408,7 @@ mod tests {
             access_token_lifetime_secs: None,
             refresh_token_idle_secs: None,
             refresh_token_absolute_secs: None,
+            resource_server_audiences: vec![],
             created_at: 0,
             updated_at: 0,
         }

@@ -74,6 +74,8 @@ pub enum Command {
     CheckConfig,
 }
 
+// Parsed once per run: the size of `Create` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// Register a client; prints its client_id and, for confidential
@@ -130,6 +132,11 @@ pub struct CreateClient {
     /// Access token lifetime for this client, in seconds.
     #[arg(long)]
     pub access_token_lifetime: Option<i64>,
+    /// An audience this client serves as a resource server (repeatable): it
+    /// may introspect access tokens for it (an access token's audience is
+    /// the client_id it was issued to).
+    #[arg(long = "resource-server-audience")]
+    pub resource_server_audiences: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +378,7 @@ fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
                 access_token_lifetime_secs: a.access_token_lifetime,
                 refresh_token_idle_secs: None,
                 refresh_token_absolute_secs: None,
+                resource_server_audiences: a.resource_server_audiences,
             };
             let op = Operator::open(cfg)?;
             let (client, secret) = admin::clients::create(&op.core(), &Actor::cli(), &spec, now)?;

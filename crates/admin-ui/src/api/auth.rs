@@ -4,12 +4,19 @@
 //! credentials) that is (still) allowed the `admin` scope. Requiring the
 //! scope means a token an ordinary application received for an
 //! administrator cannot be replayed against the API.
+//!
+//! [`require_admin`] runs on the whole API scope, before any handler's
+//! extractors: a caller who may not use the API is answered 401 or 403
+//! without its body being read, whatever the route. [`ApiAdmin`] only reads
+//! what it stored.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{ready, Ready};
 
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use core_auth::actor::{Actor, Via};
 use core_auth::audit::{Event, Outcome};
 use core_auth::oidc::scopes::ScopeSet;
@@ -153,12 +160,34 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
     }
 }
 
+/// Middleware on the API scope (`api::configure`): authenticates the
+/// bearer token before the route's handler and its extractors run, answers
+/// 401 (no or bad token) or 403 (not an admin; audited) itself, and keeps
+/// the caller in the request's extensions for [`ApiAdmin`].
+pub async fn require_admin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
+    match authenticate(req.request()).await {
+        Ok(admin) => {
+            req.extensions_mut().insert(admin);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}
+
+/// The caller [`require_admin`] authenticated. A handler outside its scope
+/// gets 500, never an unauthenticated pass.
 impl FromRequest for ApiAdmin {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<ApiAdmin>().cloned().ok_or_else(|| {
+            ApiError::Core(CoreError::Config(
+                "an admin API route outside the authenticated scope".into(),
+            ))
+        }))
     }
 }

@@ -15,6 +15,7 @@ mod system;
 pub mod types;
 mod users;
 
+use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use oidc_endpoints::ratelimit::{Group, RateLimit};
 
@@ -32,82 +33,91 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE)
             .wrap(RateLimit(Group::AdminApi))
+            // The one public route: the API's description.
             .route("/openapi.json", web::get().to(openapi::serve))
-            .route("/users", web::get().to(users::list_users))
-            .route("/users", web::post().to(users::create_user))
-            .route("/users/{id}", web::get().to(users::get_user))
-            .route("/users/{id}", web::patch().to(users::update_user))
-            .route("/users/{id}", web::delete().to(users::delete_user))
-            .route(
-                "/users/{id}/password-reset",
-                web::post().to(users::password_reset),
-            )
-            .route(
-                "/users/{id}/revoke-sessions",
-                web::post().to(users::revoke_sessions),
-            )
-            .route(
-                "/users/{id}/clear-throttle",
-                web::post().to(users::clear_user_throttle),
-            )
-            .route("/clients", web::get().to(clients::list_clients))
-            .route("/clients", web::post().to(clients::create_client))
-            .route("/clients/{id}", web::get().to(clients::get_client))
-            .route("/clients/{id}", web::put().to(clients::update_client))
-            .route("/clients/{id}", web::delete().to(clients::delete_client))
-            .route(
-                "/clients/{id}/rotate-secret",
-                web::post().to(clients::rotate_secret),
-            )
-            .route(
-                "/upstream-providers",
-                web::get().to(providers::list_upstream_providers),
-            )
-            .route(
-                "/upstream-providers",
-                web::post().to(providers::create_upstream_provider),
-            )
-            .route(
-                "/upstream-providers/{id}",
-                web::get().to(providers::get_upstream_provider),
-            )
-            .route(
-                "/upstream-providers/{id}",
-                web::put().to(providers::update_upstream_provider),
-            )
-            .route(
-                "/upstream-providers/{id}",
-                web::delete().to(providers::delete_upstream_provider),
-            )
-            .route("/roles", web::get().to(directory::list_roles))
-            .route("/roles", web::post().to(directory::create_role))
-            .route("/roles/{name}", web::patch().to(directory::rename_role))
-            .route("/roles/{name}", web::delete().to(directory::delete_role))
-            .route("/groups", web::get().to(directory::list_groups))
-            .route("/groups", web::post().to(directory::create_group))
-            .route("/groups/{id}", web::get().to(directory::get_group))
-            .route("/groups/{id}", web::patch().to(directory::update_group))
-            .route("/groups/{id}", web::delete().to(directory::delete_group))
-            .route(
-                "/groups/{id}/members/{user_id}",
-                web::put().to(directory::add_member),
-            )
-            .route(
-                "/groups/{id}/members/{user_id}",
-                web::delete().to(directory::remove_member),
-            )
-            .route("/keys", web::get().to(system::list_keys))
-            .route("/keys/rotate", web::post().to(system::rotate_keys))
-            .route("/sessions", web::get().to(system::list_sessions))
-            .route("/sessions/{sid}", web::delete().to(system::revoke_session))
-            .route("/audit", web::get().to(system::list_audit))
-            .route("/audit/export", web::get().to(system::export_audit))
-            .route("/throttles", web::get().to(system::list_throttles))
-            .route(
-                "/throttles/{kind}/{key}",
-                web::delete().to(system::clear_throttle),
-            )
-            .route("/stats", web::get().to(system::stats))
-            .default_service(web::to(not_found)),
+            // Every other route, the unknown ones included, is behind
+            // `auth::require_admin`: the caller is authenticated before any
+            // extractor reads the request, so a body is never parsed for a
+            // caller who may not use the API. Add new routes in here.
+            .service(
+                web::scope("")
+                    .wrap(from_fn(auth::require_admin))
+                    .route("/users", web::get().to(users::list_users))
+                    .route("/users", web::post().to(users::create_user))
+                    .route("/users/{id}", web::get().to(users::get_user))
+                    .route("/users/{id}", web::patch().to(users::update_user))
+                    .route("/users/{id}", web::delete().to(users::delete_user))
+                    .route(
+                        "/users/{id}/password-reset",
+                        web::post().to(users::password_reset),
+                    )
+                    .route(
+                        "/users/{id}/revoke-sessions",
+                        web::post().to(users::revoke_sessions),
+                    )
+                    .route(
+                        "/users/{id}/clear-throttle",
+                        web::post().to(users::clear_user_throttle),
+                    )
+                    .route("/clients", web::get().to(clients::list_clients))
+                    .route("/clients", web::post().to(clients::create_client))
+                    .route("/clients/{id}", web::get().to(clients::get_client))
+                    .route("/clients/{id}", web::put().to(clients::update_client))
+                    .route("/clients/{id}", web::delete().to(clients::delete_client))
+                    .route(
+                        "/clients/{id}/rotate-secret",
+                        web::post().to(clients::rotate_secret),
+                    )
+                    .route(
+                        "/upstream-providers",
+                        web::get().to(providers::list_upstream_providers),
+                    )
+                    .route(
+                        "/upstream-providers",
+                        web::post().to(providers::create_upstream_provider),
+                    )
+                    .route(
+                        "/upstream-providers/{id}",
+                        web::get().to(providers::get_upstream_provider),
+                    )
+                    .route(
+                        "/upstream-providers/{id}",
+                        web::put().to(providers::update_upstream_provider),
+                    )
+                    .route(
+                        "/upstream-providers/{id}",
+                        web::delete().to(providers::delete_upstream_provider),
+                    )
+                    .route("/roles", web::get().to(directory::list_roles))
+                    .route("/roles", web::post().to(directory::create_role))
+                    .route("/roles/{name}", web::patch().to(directory::rename_role))
+                    .route("/roles/{name}", web::delete().to(directory::delete_role))
+                    .route("/groups", web::get().to(directory::list_groups))
+                    .route("/groups", web::post().to(directory::create_group))
+                    .route("/groups/{id}", web::get().to(directory::get_group))
+                    .route("/groups/{id}", web::patch().to(directory::update_group))
+                    .route("/groups/{id}", web::delete().to(directory::delete_group))
+                    .route(
+                        "/groups/{id}/members/{user_id}",
+                        web::put().to(directory::add_member),
+                    )
+                    .route(
+                        "/groups/{id}/members/{user_id}",
+                        web::delete().to(directory::remove_member),
+                    )
+                    .route("/keys", web::get().to(system::list_keys))
+                    .route("/keys/rotate", web::post().to(system::rotate_keys))
+                    .route("/sessions", web::get().to(system::list_sessions))
+                    .route("/sessions/{sid}", web::delete().to(system::revoke_session))
+                    .route("/audit", web::get().to(system::list_audit))
+                    .route("/audit/export", web::get().to(system::export_audit))
+                    .route("/throttles", web::get().to(system::list_throttles))
+                    .route(
+                        "/throttles/{kind}/{key}",
+                        web::delete().to(system::clear_throttle),
+                    )
+                    .route("/stats", web::get().to(system::stats))
+                    .default_service(web::to(not_found)),
+            ),
     );
 }

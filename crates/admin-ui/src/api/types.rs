@@ -188,6 +188,9 @@ pub struct ClientOut {
     pub access_token_lifetime_secs: Option<i64>,
     pub refresh_token_idle_secs: Option<i64>,
     pub refresh_token_absolute_secs: Option<i64>,
+    /// The audiences this client serves as a resource server: introspection
+    /// answers it about access tokens for them (besides its own tokens).
+    pub resource_server_audiences: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -212,6 +215,7 @@ impl From<Client> for ClientOut {
             access_token_lifetime_secs: c.access_token_lifetime_secs,
             refresh_token_idle_secs: c.refresh_token_idle_secs,
             refresh_token_absolute_secs: c.refresh_token_absolute_secs,
+            resource_server_audiences: c.resource_server_audiences,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -254,6 +258,10 @@ pub struct ClientIn {
     pub access_token_lifetime_secs: Option<i64>,
     pub refresh_token_idle_secs: Option<i64>,
     pub refresh_token_absolute_secs: Option<i64>,
+    /// The audiences (`aud` of access tokens: today the client_id they were
+    /// issued to) this client serves as a resource server; it may introspect
+    /// their access tokens. Empty: only its own tokens.
+    pub resource_server_audiences: Vec<String>,
 }
 
 impl From<ClientIn> for ClientSpec {
@@ -273,6 +281,7 @@ impl From<ClientIn> for ClientSpec {
             access_token_lifetime_secs: c.access_token_lifetime_secs,
             refresh_token_idle_secs: c.refresh_token_idle_secs,
             refresh_token_absolute_secs: c.refresh_token_absolute_secs,
+            resource_server_audiences: c.resource_server_audiences,
         }
     }
 }

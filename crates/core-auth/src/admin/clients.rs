@@ -36,7 +36,11 @@ pub fn create(
                 .with("name", client.name.clone())
                 .with("auth_method", client.auth_method.as_str())
                 .with("grant_types", json!(client.grant_types))
-                .with("scopes", json!(client.scopes)),
+                .with("scopes", json!(client.scopes))
+                .with(
+                    "resource_server_audiences",
+                    json!(client.resource_server_audiences),
+                ),
             now,
         )?;
         Ok((client, secret))
@@ -46,7 +50,7 @@ pub fn create(
 /// The names of the settings that differ.
 fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
     let mut out = vec![];
-    let pairs: [(&'static str, bool); 12] = [
+    let pairs: [(&'static str, bool); 13] = [
         ("name", a.name != b.name),
         ("auth_method", a.auth_method != b.auth_method),
         ("redirect_uris", a.redirect_uris != b.redirect_uris),
@@ -73,6 +77,10 @@ fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
         (
             "refresh_token_absolute_secs",
             a.refresh_token_absolute_secs != b.refresh_token_absolute_secs,
+        ),
+        (
+            "resource_server_audiences",
+            a.resource_server_audiences != b.resource_server_audiences,
         ),
     ];
     for (name, differs) in pairs {
@@ -176,5 +184,6 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         access_token_lifetime_secs: c.access_token_lifetime_secs,
         refresh_token_idle_secs: c.refresh_token_idle_secs,
         refresh_token_absolute_secs: c.refresh_token_absolute_secs,
+        resource_server_audiences: c.resource_server_audiences.clone(),
     }
 }

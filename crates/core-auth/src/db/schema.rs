@@ -77,6 +77,7 @@ diesel::table! {
         refresh_token_absolute_secs -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        resource_server_audiences -> Text,
     }
 }
 

@@ -1,8 +1,16 @@
 //! Token introspection (RFC 7662) for access and refresh tokens.
+//!
+//! Who sees a token (RFC 7662 §4): the client it was issued to, and, for an
+//! access token, a client registered as a resource server for one of the
+//! token's audiences (`Client::resource_server_audiences`). Refresh tokens
+//! are only ever presented to this server, so only their own client sees
+//! them. Anyone else gets `{"active": false}`, the answer for an unknown
+//! token, after the same lookups.
 
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 
+use crate::clients::Client;
 use crate::clock::UnixTime;
 use crate::db::schema::{access_tokens, users};
 use crate::error::CoreResult;
@@ -13,10 +21,29 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-/// The introspection answer for `token`. `hint` (`access_token` /
-/// `refresh_token`) only changes the order of the checks.
+/// Whether `caller` may see a token issued to `owner` for `audiences`.
+pub fn may_see(caller: &Client, owner: &str, audiences: &[&str]) -> bool {
+    caller.client_id == owner
+        || audiences
+            .iter()
+            .any(|a| caller.resource_server_audiences.iter().any(|r| r == a))
+}
+
+/// The `aud` claim as a list (a string or an array of strings).
+fn audiences(claims: &Map<String, Value>) -> Vec<&str> {
+    match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// The introspection answer for `token`, asked by the authenticated
+/// client `caller`. `hint` (`access_token` / `refresh_token`) only changes
+/// the order of the checks.
 pub fn introspect(
     o: Oidc<'_>,
+    caller: &Client,
     token: &str,
     hint: Option<&str>,
     now: UnixTime,
@@ -28,9 +55,9 @@ pub fn introspect(
     };
     for kind in order {
         let found = if kind == "access_token" {
-            access(o, token, now)?
+            access(o, caller, token, now)?
         } else {
-            refresh(o, token, now)?
+            refresh(o, caller, token, now)?
         };
         if let Some(v) = found {
             return Ok(v);
@@ -39,7 +66,7 @@ pub fn introspect(
     Ok(inactive())
 }
 
-fn access(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> {
+fn access(o: Oidc<'_>, caller: &Client, token: &str, now: UnixTime) -> CoreResult<Option<Value>> {
     let Ok(claims) = tokens::verify_access_jwt(o.keys, o.config, token, now) else {
         return Ok(None);
     };
@@ -58,6 +85,9 @@ fn access(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> 
     };
     // A user's token needs the user, enabled; a client's has none.
     if row.user_id.is_some() && disabled != Some(false) {
+        return Ok(Some(inactive()));
+    }
+    if !may_see(caller, &row.client_id, &audiences(&claims)) {
         return Ok(Some(inactive()));
     }
 
@@ -84,7 +114,7 @@ fn access(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> 
     Ok(Some(Value::Object(out)))
 }
 
-fn refresh(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>> {
+fn refresh(o: Oidc<'_>, caller: &Client, token: &str, now: UnixTime) -> CoreResult<Option<Value>> {
     let Ok(claims) = o.keys.verify(token, Some(RT_TYP)) else {
         return Ok(None);
     };
@@ -107,6 +137,7 @@ fn refresh(o: Oidc<'_>, token: &str, now: UnixTime) -> CoreResult<Option<Value>>
             && r.revoked_at.is_none()
             && r.expires_at > now
             && r.family_expires_at > now
+            && may_see(caller, &r.client_id, &[])
     }) else {
         return Ok(Some(inactive()));
     };

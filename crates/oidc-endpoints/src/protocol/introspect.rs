@@ -1,4 +1,5 @@
-//! `POST /introspect` (RFC 7662): for authenticated confidential clients.
+//! `POST /introspect` (RFC 7662): for authenticated confidential clients,
+//! about their own tokens or those of the audiences they serve.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,9 +20,10 @@ pub async fn introspect(
     let hint = p.get("token_type_hint").cloned();
     let now = ctx.now();
     // The client is authenticated before the missing token is reported.
-    let answer = client_auth::authenticate_then(&ctx, &req, &p, false, move |ctx, _client| {
+    // What the caller may see is decided in core-auth (RFC 7662 §4).
+    let answer = client_auth::authenticate_then(&ctx, &req, &p, false, move |ctx, client| {
         let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-        core_introspect::introspect(ctx.oidc(), &token, hint.as_deref(), now)
+        core_introspect::introspect(ctx.oidc(), &client, &token, hint.as_deref(), now)
             .map_err(OAuthError::from)
     })
     .await?;

@@ -316,6 +316,8 @@ fn clients_create_show_rotate_and_delete() {
             "--scope",
             "api:read",
             "--skip-consent",
+            "--resource-server-audience",
+            "orders-api",
         ],
         "",
     );
@@ -328,6 +330,10 @@ fn clients_create_show_rotate_and_delete() {
     assert_eq!(
         created["grant_types"],
         serde_json::json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(
+        created["resource_server_audiences"],
+        serde_json::json!(["orders-api"])
     );
 
     let out = env.run(&["clients", "show", &id], "");

@@ -24,6 +24,7 @@ fn client(public: bool) -> Client {
         access_token_lifetime_secs: None,
         refresh_token_idle_secs: None,
         refresh_token_absolute_secs: None,
+        resource_server_audiences: vec![],
         created_at: 0,
         updated_at: 0,
     }

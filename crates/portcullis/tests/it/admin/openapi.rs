@@ -168,3 +168,94 @@ async fn the_openapi_document_is_valid_and_every_operation_answers_as_documented
     }
     assert!(operations >= 34, "{operations} operations");
 }
+
+/// Sends `body` as `application/json` without serializing it.
+async fn raw(srv: &TestServer, method: &str, path: &str, token: Option<&str>) -> reqwest::Response {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = reqwest::Client::new()
+        .request(m, srv.at(path))
+        .header("content-type", "application/json")
+        .body(r#"{"name": "#);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+fn www_authenticate(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The caller is checked before the body is read: with a malformed body,
+/// every operation that takes one answers 401 without a token and 403 to a
+/// token that may not use the API (audited), and only an administrator
+/// learns that the body is malformed (400).
+#[actix_web::test]
+async fn a_malformed_body_is_only_reported_to_an_administrator() {
+    let srv = TestServer::start().await;
+    let doc = openapi(&srv).await;
+    let admin = admin_token(&srv).await;
+    let (_, no_scope) = service_token(&srv, &["reports"]).await;
+    let not_admin = user_token(&srv, "plain@example.com", &[], "openid admin").await;
+    let mut checked = vec![];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["requestBody"].is_null() {
+                continue;
+            }
+            let m = method.to_uppercase();
+            let concrete: String = path
+                .split('/')
+                .map(|s| {
+                    if s.starts_with('{') {
+                        "no-such-thing"
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let what = format!("{m} {path}");
+
+            let r = raw(&srv, &m, &concrete, None).await;
+            assert_eq!(r.status(), 401, "{what} without a token");
+            assert_eq!(www_authenticate(&r), r#"Bearer realm="portcullis-admin""#);
+            let r = raw(&srv, &m, &concrete, Some("not.a.jwt")).await;
+            assert_eq!(r.status(), 401, "{what} with a bad token");
+            assert!(www_authenticate(&r).contains(r#"error="invalid_token""#));
+            for (who, token) in [("no admin scope", &no_scope), ("not an admin", &not_admin)] {
+                let before = super::api::events(&srv, "permission_denied").await.len();
+                let r = raw(&srv, &m, &concrete, Some(token)).await;
+                assert_eq!(r.status(), 403, "{what}: {who}");
+                assert!(
+                    www_authenticate(&r).contains(r#"error="insufficient_scope""#),
+                    "{what}: {who}"
+                );
+                assert_eq!(
+                    r.headers()["content-type"],
+                    "application/problem+json",
+                    "{what}"
+                );
+                let after = super::api::events(&srv, "permission_denied").await.len();
+                assert_eq!(after, before + 1, "{what}: {who} is audited");
+            }
+            let r = raw(&srv, &m, &concrete, Some(&admin)).await;
+            assert_eq!(r.status(), 400, "{what} as an administrator");
+            checked.push(what);
+        }
+    }
+    assert!(checked.len() >= 8, "{checked:?}");
+    // Unknown routes are behind the same check.
+    let r = raw(&srv, "POST", "/admin/api/v1/nothing-here", None).await;
+    assert_eq!(r.status(), 401);
+    let r = raw(&srv, "POST", "/admin/api/v1/nothing-here", Some(&not_admin)).await;
+    assert_eq!(r.status(), 403);
+    // The description stays public.
+    let r = reqwest::get(srv.at("/admin/api/v1/openapi.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -150,4 +150,5 @@ async fn revoking_a_refresh_token_ends_its_family() {
 
 mod claims;
 mod client_auth;
+mod introspection;
 mod keys_and_discovery;
