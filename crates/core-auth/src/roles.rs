@@ -218,6 +218,22 @@ pub fn users_with_role(conn: &mut DbConn, role: &str) -> CoreResult<Vec<String>>
     Ok(ids)
 }
 
+/// The holders of `role` (directly or through a group) whose accounts are
+/// enabled: those who can still use it.
+pub fn enabled_users_with_role(conn: &mut DbConn, role: &str) -> CoreResult<Vec<String>> {
+    use crate::db::schema::users;
+    let ids = users_with_role(conn, role)?;
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(&ids))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}
+
 pub fn create_group(
     conn: &mut DbConn,
     name: &str,

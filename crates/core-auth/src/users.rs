@@ -442,7 +442,8 @@ pub fn set_email(conn: &mut DbConn, user_id: &str, email: &str, now: UnixTime) -
 pub fn delete(conn: &mut DbConn, user_id: &str) -> CoreResult<User> {
     write_tx(conn, |c| {
         let user = find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
-        let admins = crate::roles::users_with_role(c, ROLE_ADMIN)?;
+        // Only enabled administrators count: a disabled one cannot sign in.
+        let admins = crate::roles::enabled_users_with_role(c, ROLE_ADMIN)?;
         if admins.len() == 1 && admins[0] == user_id {
             let mut v = ValidationErrors::default();
             v.add(

@@ -273,3 +273,37 @@ fn a_window_of_zero_asks_for_a_proof_in_the_same_second() {
     directory::delete_role(&core, &Actor::cli(), "auditor", env.now()).unwrap();
     assert!(directory::find_role(&mut env.conn(), "auditor").is_err());
 }
+
+#[test]
+fn a_disabled_administrator_does_not_count_and_nobody_deletes_themselves() {
+    let env = Env::new();
+    let core = env.core();
+    let now = env.now();
+    let alice = env.user("alice@example.com", &[ROLE_ADMIN]);
+    let bob = env.user("bob@example.com", &[ROLE_ADMIN]);
+    let a = admin_actor(&alice, now);
+    admin_users::set_disabled(&core, &a, &bob.id, true, now).unwrap();
+    // Bob still holds the role but cannot sign in: Alice is the last one
+    // who can, whoever asks.
+    let cli = Actor::cli();
+    let msg = refusal(admin_users::update(
+        &core,
+        &cli,
+        &alice.id,
+        &roles_change(&[]),
+        now,
+    ));
+    assert!(msg.contains("no administrator"), "{msg}");
+    let msg = refusal(admin_users::delete(&core, &cli, &alice.id, now));
+    assert!(msg.contains("last administrator"), "{msg}");
+    assert!(is_admin(&env, &alice));
+    // Nobody deletes their own account, even with other administrators.
+    admin_users::set_disabled(&core, &a, &bob.id, false, now).unwrap();
+    let msg = refusal(admin_users::delete(&core, &a, &alice.id, now));
+    assert!(msg.contains("your own account"), "{msg}");
+    let rows = env.audit("admin_user_deleted");
+    assert_eq!(Env::detail(&rows[0])["reason"], "own_account");
+    assert!(users::find_by_id(&mut env.conn(), &alice.id)
+        .unwrap()
+        .is_some());
+}

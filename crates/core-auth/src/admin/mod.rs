@@ -40,14 +40,14 @@ pub fn invalid_input(field: &'static str, msg: impl Into<String>) -> CoreError {
 pub struct Before {
     /// The actor held `admin`.
     pub actor_was_admin: bool,
-    /// Someone held `admin`.
+    /// Someone with an enabled account held `admin`.
     pub had_admins: bool,
 }
 
 pub fn before(c: &mut DbConn, actor_user_id: Option<&str>) -> CoreResult<Before> {
     Ok(Before {
         actor_was_admin: is_admin(c, actor_user_id)?,
-        had_admins: !roles::users_with_role(c, ROLE_ADMIN)?.is_empty(),
+        had_admins: !roles::enabled_users_with_role(c, ROLE_ADMIN)?.is_empty(),
     })
 }
 
@@ -57,7 +57,8 @@ pub fn before(c: &mut DbConn, actor_user_id: Option<&str>) -> CoreResult<Before>
 /// holder. (A deployment run only by API clients, with no administrator
 /// account, may still change roles.)
 pub fn ensure_admins(c: &mut DbConn, actor_user_id: Option<&str>, b: Before) -> CoreResult<()> {
-    let admins = roles::users_with_role(c, ROLE_ADMIN)?;
+    // Only enabled accounts count: a disabled administrator cannot sign in.
+    let admins = roles::enabled_users_with_role(c, ROLE_ADMIN)?;
     if let Some(actor) = actor_user_id {
         if b.actor_was_admin && !admins.iter().any(|a| a == actor) {
             return Err(invalid(

@@ -398,6 +398,20 @@ pub fn delete(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> C
     super::sensitive(core, actor, now)?;
     let mut pooled = core.conn()?;
     let conn = &mut *pooled;
+    if actor.actor_user_id.as_deref() == Some(user_id) {
+        audit::record(
+            conn,
+            actor,
+            Event::failure("admin_user_deleted")
+                .subject(user_id)
+                .with("reason", "own_account"),
+            now,
+        )?;
+        return Err(invalid(
+            "user",
+            "You cannot delete your own account; ask another administrator.",
+        ));
+    }
     let done = write_tx(conn, |c| {
         let deleted = users::delete(c, user_id)?;
         audit::record(

@@ -313,7 +313,8 @@ async fn the_last_administrator_stays_whoever_asks() {
                 (Act::Disable, false) => "last enabled administrator",
                 (Act::TakeAdmin, true) => "cannot remove your own admin role",
                 (Act::TakeAdmin, false) => "would leave no administrator",
-                (Act::Delete, _) => "last administrator",
+                (Act::Delete, true) => "cannot delete your own account",
+                (Act::Delete, false) => "last administrator",
             };
             assert!(got.says.contains(why), "{who} {a:?}: {got:?}");
             assert_eq!(state(&srv, &only).await, (true, true, true), "{who} {a:?}");
