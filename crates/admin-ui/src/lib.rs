@@ -3,7 +3,7 @@
 //! administrator); API routes behind [`api::auth::ApiAdmin`] (a bearer token).
 
 pub mod api;
-mod audit;
+pub mod audit;
 mod chart;
 mod clients;
 mod dashboard;

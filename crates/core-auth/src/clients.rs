@@ -232,6 +232,12 @@ pub struct ClientSpec {
     pub resource_server_audiences: Vec<String>,
 }
 
+/// Checks a registration as [`create`] and [`update`] do, without storing
+/// anything (the field errors, or `Ok`).
+pub fn validate_spec(spec: &ClientSpec) -> CoreResult<()> {
+    validate(spec).map(|_| ())
+}
+
 fn needs_secret(m: AuthMethod) -> bool {
     matches!(
         m,

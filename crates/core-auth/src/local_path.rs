@@ -43,7 +43,13 @@ pub fn local_path(next: &str) -> Option<String> {
         out.push_str(q);
     }
     let decoded = percent_decode_str(joined.path()).decode_utf8_lossy();
-    if !single_slash(&out) || !single_slash(&decoded) || decoded.contains('\\') {
+    // Normalising percent-encodes what is not ASCII (three bytes become
+    // nine): the result must fit the limit too, or it would not pass again.
+    if !single_slash(&out)
+        || !single_slash(&decoded)
+        || decoded.contains('\\')
+        || out.len() > MAX_LEN
+    {
         return None;
     }
     Some(out)
@@ -95,6 +101,27 @@ mod tests {
         ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
+    }
+
+    /// Found by the `redirect` fuzz target: a `next` under the limit whose
+    /// normalised form (non-ASCII percent-encoded) is over it was accepted,
+    /// and the result then refused when it came back.
+    #[test]
+    fn the_normalised_path_fits_the_limit_and_passes_again() {
+        let cases = [
+            format!("/{}", "é".repeat(1000)),
+            format!("/a/{}?q={}", "\u{fffd}".repeat(300), "\u{fffd}".repeat(300)),
+            format!("/{}", "é".repeat(340)),
+        ];
+        for next in &cases {
+            assert!(next.len() <= MAX_LEN);
+            if let Some(out) = local_path(next) {
+                assert!(out.len() <= MAX_LEN, "{} bytes", out.len());
+                assert_eq!(local_path(&out).as_deref(), Some(out.as_str()));
+            }
+        }
+        assert_eq!(local_path(&cases[0]), None);
+        assert!(local_path(&cases[2]).is_some(), "short enough once encoded");
     }
 
     /// What a browser does with `Location: <v>` on https://idp.example/.

@@ -48,7 +48,8 @@ enum Caller {
     },
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The token of `Authorization: Bearer <token>`, trimmed; `None` without one.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
     let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())

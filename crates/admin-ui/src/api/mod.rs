@@ -10,10 +10,10 @@ mod directory;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
-mod providers;
-mod system;
+pub mod providers;
+pub mod system;
 pub mod types;
-mod users;
+pub mod users;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};

@@ -174,6 +174,22 @@ fn verify_assertion(assertion: &str, jwks: &str) -> Option<serde_json::Map<Strin
         if jwk.key_use().is_some_and(|u| u != "sig") {
             continue;
         }
+        // A verifier made from a JWK with a `kid` refuses a JWS without
+        // one; an assertion that names no key may be signed by any of them
+        // (RFC 7523 does not require `kid`).
+        let unnamed;
+        let jwk = match (&kid, jwk.key_id()) {
+            (None, Some(_)) => {
+                let mut m = jwk.as_ref().clone();
+                m.remove("kid");
+                let Ok(j) = Jwk::from_map(m) else {
+                    continue;
+                };
+                unnamed = j;
+                &unnamed
+            }
+            _ => jwk,
+        };
         let Some(verifier) = verifier_for(&alg, jwk) else {
             continue;
         };
@@ -256,5 +272,46 @@ fn check_assertion_claims(
             ))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use josekit::jws::JwsHeader;
+
+    /// A client's JWKS whose one RSA key has a `kid`, and an assertion
+    /// signed with it carrying `kid` (or not).
+    fn signed(kid: Option<&str>) -> (String, String) {
+        let pair = RS256.generate_key_pair(2048).unwrap();
+        let mut jwk = pair.to_jwk_public_key();
+        jwk.set_key_id("k1");
+        jwk.set_key_use("sig");
+        let jwks = serde_json::json!({ "keys": [jwk.as_ref()] }).to_string();
+        let signer = RS256.signer_from_der(pair.to_der_private_key()).unwrap();
+        let mut header = JwsHeader::new();
+        if let Some(k) = kid {
+            header.set_key_id(k);
+        }
+        let jws = josekit::jws::serialize_compact(br#"{"sub":"c"}"#, &header, &signer).unwrap();
+        (jws, jwks)
+    }
+
+    /// Found by the client_assertion fuzz target: without a `kid` header
+    /// no key with a `kid` ever verified, though every key is meant to be
+    /// tried (docs/integrating.md).
+    #[test]
+    fn an_assertion_without_kid_is_tried_against_every_key() {
+        let (jws, jwks) = signed(None);
+        let claims = verify_assertion(&jws, &jwks).expect("verified without kid");
+        assert_eq!(claims["sub"], "c");
+        let (jws, jwks) = signed(Some("k1"));
+        assert!(verify_assertion(&jws, &jwks).is_some());
+        let (jws, jwks) = signed(Some("other"));
+        assert!(verify_assertion(&jws, &jwks).is_none());
+        // Another key's signature fails with or without kid.
+        let (jws, _) = signed(None);
+        let (_, other_jwks) = signed(None);
+        assert!(verify_assertion(&jws, &other_jwks).is_none());
     }
 }

@@ -10,7 +10,7 @@ use crate::form;
 
 /// The token from `Authorization: Bearer` or, for POST, a form body
 /// `access_token` (never the query string). `Ok(None)`: no token at all.
-async fn bearer(
+pub async fn bearer(
     req: &HttpRequest,
     payload: &mut web::Payload,
     limit: usize,
