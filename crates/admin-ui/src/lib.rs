@@ -1,6 +1,11 @@
 //! The admin console (HTML, `/admin`) and the admin JSON API
 //! (`/admin/api/v1`). Console routes are behind [`RequireAdmin`] (a signed-in
 //! administrator); API routes behind [`api::auth::ApiAdmin`] (a bearer token).
+//!
+//! Every route is mounted through `oidc_endpoints::routes::Table`, so the
+//! CSRF guard (`oidc_endpoints::csrf::guard`) checks every console POST
+//! before its handler runs. The API's scope is the one exemption, recorded
+//! in the table with its reason ([`API_CSRF_EXEMPT`]).
 
 pub mod api;
 pub mod audit;
@@ -18,126 +23,91 @@ mod users;
 mod view;
 
 use actix_web::web;
+use oidc_endpoints::routes::{RouteInfo, Table};
 
 pub use guard::RequireAdmin;
 
+/// Why the admin JSON API is not CSRF-checked.
+pub const API_CSRF_EXEMPT: &str =
+    "the admin JSON API authenticates by bearer token only, never by cookie";
+
+/// Mounts the console and the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    api::configure(cfg);
-    cfg.route("/admin", web::get().to(dashboard::show))
-        .route("/admin/reauth", web::get().to(reauth::show))
-        .route("/admin/reauth", web::post().to(reauth::submit))
-        .route(
-            "/admin/throttles/{kind}/{key}/clear",
-            web::post().to(dashboard::clear_throttle),
-        )
-        .route("/admin/users", web::get().to(users::list))
-        .route("/admin/users", web::post().to(users::edit::create))
-        .route("/admin/users/new", web::get().to(users::edit::new_form))
-        .route("/admin/users/{id}", web::get().to(users::view::show))
-        .route(
-            "/admin/users/{id}/edit",
-            web::get().to(users::edit::edit_form),
-        )
-        .route(
-            "/admin/users/{id}/edit",
-            web::post().to(users::edit::update),
-        )
-        .route(
-            "/admin/users/{id}/disable",
-            web::post().to(users::actions::disable),
-        )
-        .route(
-            "/admin/users/{id}/enable",
-            web::post().to(users::actions::enable),
-        )
-        .route(
-            "/admin/users/{id}/delete",
-            web::get().to(users::actions::confirm_delete),
-        )
-        .route(
-            "/admin/users/{id}/delete",
-            web::post().to(users::actions::delete),
-        )
-        .route(
-            "/admin/users/{id}/reset-password",
-            web::post().to(users::actions::send_reset),
-        )
-        .route(
-            "/admin/users/{id}/revoke-sessions",
-            web::post().to(users::actions::revoke_sessions),
-        )
-        .route(
-            "/admin/users/{id}/clear-throttle",
-            web::post().to(users::actions::clear_throttle),
-        )
-        .route("/admin/clients", web::get().to(clients::list))
-        .route("/admin/clients", web::post().to(clients::create))
-        .route("/admin/clients/new", web::get().to(clients::new_form))
-        .route("/admin/clients/{id}", web::get().to(clients::show))
-        .route("/admin/clients/{id}", web::post().to(clients::update))
-        .route(
-            "/admin/clients/{id}/rotate-secret",
-            web::post().to(clients::rotate_secret),
-        )
-        .route(
-            "/admin/clients/{id}/delete",
-            web::get().to(clients::confirm_delete),
-        )
-        .route(
-            "/admin/clients/{id}/delete",
-            web::post().to(clients::delete),
-        )
-        .route("/admin/providers", web::get().to(providers::list))
-        .route("/admin/providers", web::post().to(providers::form::create))
-        .route(
-            "/admin/providers/new",
-            web::get().to(providers::form::new_form),
-        )
-        .route("/admin/providers/{id}", web::get().to(providers::show))
-        .route(
-            "/admin/providers/{id}",
-            web::post().to(providers::form::update),
-        )
-        .route(
-            "/admin/providers/{id}/delete",
-            web::get().to(providers::confirm_delete),
-        )
-        .route(
-            "/admin/providers/{id}/delete",
-            web::post().to(providers::delete),
-        )
-        .route("/admin/roles", web::get().to(roles::list))
-        .route("/admin/roles", web::post().to(roles::create_role))
-        .route(
-            "/admin/roles/{name}/rename",
-            web::post().to(roles::rename_role),
-        )
-        .route(
-            "/admin/roles/{name}/delete",
-            web::post().to(roles::delete_role),
-        )
-        .route("/admin/groups", web::post().to(roles::create_group))
-        .route("/admin/groups/{id}", web::get().to(roles::show_group))
-        .route("/admin/groups/{id}", web::post().to(roles::update_group))
-        .route(
-            "/admin/groups/{id}/delete",
-            web::post().to(roles::delete_group),
-        )
-        .route(
-            "/admin/groups/{id}/members",
-            web::post().to(roles::add_member),
-        )
-        .route(
-            "/admin/groups/{id}/members/{user}/remove",
-            web::post().to(roles::remove_member),
-        )
-        .route("/admin/keys", web::get().to(keys::list))
-        .route("/admin/keys/rotate", web::post().to(keys::rotate))
-        .route("/admin/sessions", web::get().to(sessions::list))
-        .route(
-            "/admin/sessions/{sid}/revoke",
-            web::post().to(sessions::revoke),
-        )
-        .route("/admin/audit", web::get().to(audit::list))
-        .route("/admin/audit/export", web::get().to(audit::export));
+    let mut t = Table::new(cfg);
+    mount(&mut t);
+    t.finish();
+}
+
+/// Every route of this crate, as mounted (see `oidc_endpoints::routes`).
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut t = Table::listing();
+    mount(&mut t);
+    t.finish()
+}
+
+fn mount(t: &mut Table) {
+    t.exempt_scope(api::BASE, API_CSRF_EXEMPT, api::configure);
+    t.get("/admin", dashboard::show);
+    t.get("/admin/reauth", reauth::show);
+    t.post("/admin/reauth", reauth::submit);
+    t.post(
+        "/admin/throttles/{kind}/{key}/clear",
+        dashboard::clear_throttle,
+    );
+    t.get("/admin/users", users::list);
+    t.post("/admin/users", users::edit::create);
+    t.get("/admin/users/new", users::edit::new_form);
+    t.get("/admin/users/{id}", users::view::show);
+    t.get("/admin/users/{id}/edit", users::edit::edit_form);
+    t.post("/admin/users/{id}/edit", users::edit::update);
+    t.post("/admin/users/{id}/disable", users::actions::disable);
+    t.post("/admin/users/{id}/enable", users::actions::enable);
+    t.get("/admin/users/{id}/delete", users::actions::confirm_delete);
+    t.post("/admin/users/{id}/delete", users::actions::delete);
+    t.post(
+        "/admin/users/{id}/reset-password",
+        users::actions::send_reset,
+    );
+    t.post(
+        "/admin/users/{id}/revoke-sessions",
+        users::actions::revoke_sessions,
+    );
+    t.post(
+        "/admin/users/{id}/clear-throttle",
+        users::actions::clear_throttle,
+    );
+    t.get("/admin/clients", clients::list);
+    t.post("/admin/clients", clients::create);
+    t.get("/admin/clients/new", clients::new_form);
+    t.get("/admin/clients/{id}", clients::show);
+    t.post("/admin/clients/{id}", clients::update);
+    t.post("/admin/clients/{id}/rotate-secret", clients::rotate_secret);
+    t.get("/admin/clients/{id}/delete", clients::confirm_delete);
+    t.post("/admin/clients/{id}/delete", clients::delete);
+    t.get("/admin/providers", providers::list);
+    t.post("/admin/providers", providers::form::create);
+    t.get("/admin/providers/new", providers::form::new_form);
+    t.get("/admin/providers/{id}", providers::show);
+    t.post("/admin/providers/{id}", providers::form::update);
+    t.get("/admin/providers/{id}/delete", providers::confirm_delete);
+    t.post("/admin/providers/{id}/delete", providers::delete);
+    t.get("/admin/roles", roles::list);
+    t.post("/admin/roles", roles::create_role);
+    t.post("/admin/roles/{name}/rename", roles::rename_role);
+    t.post("/admin/roles/{name}/delete", roles::delete_role);
+    t.post("/admin/groups", roles::create_group);
+    t.get("/admin/groups/{id}", roles::show_group);
+    t.post("/admin/groups/{id}", roles::update_group);
+    t.post("/admin/groups/{id}/delete", roles::delete_group);
+    t.post("/admin/groups/{id}/members", roles::add_member);
+    t.post(
+        "/admin/groups/{id}/members/{user}/remove",
+        roles::remove_member,
+    );
+    t.get("/admin/keys", keys::list);
+    t.post("/admin/keys/rotate", keys::rotate);
+    t.get("/admin/sessions", sessions::list);
+    t.post("/admin/sessions/{sid}/revoke", sessions::revoke);
+    t.get("/admin/audit", audit::list);
+    t.get("/admin/audit/export", audit::export);
 }

@@ -65,9 +65,12 @@ pub fn needed(ctx: &AppContext, admin: &CurrentUser) -> bool {
 }
 
 /// A submitted console form: an administrator (checked before the body is
-/// read), its fields (read strictly), its CSRF token (verified), and the
-/// re-authentication password, if it carries one, checked. Every console
-/// POST handler takes this, so none can forget the CSRF check.
+/// read), its fields (read strictly), and the re-authentication password,
+/// if it carries one, checked. Its CSRF token was verified before: every
+/// console route is in the route table, so the CSRF guard
+/// (`oidc_endpoints::csrf::guard`) checks every console POST before the
+/// handler runs. The replayed form of [`AdminForm::reauth_page`] carries
+/// the token among its hidden fields.
 pub struct AdminForm {
     pub admin: CurrentUser,
     pub fields: Fields,
@@ -152,7 +155,6 @@ impl FromRequest for AdminForm {
             let RequireAdmin(mut admin) = admin.await?;
             let fields = fields.await?;
             let session = req.get_session();
-            csrf::verify(&session, fields.get("csrf_token"))?;
             let ctx = req
                 .app_data::<web::Data<AppContext>>()
                 .ok_or_else(|| PageError::BadRequest("server misconfigured: no context".into()))?

@@ -37,18 +37,19 @@ pub fn verify(session: &Session, submitted: &str) -> Result<(), PageError> {
 }
 
 /// The CSRF guard, in front of every route: a state-changing request to a
-/// guarded route of the route table ([`crate::routes::CsrfGuarded`]) must carry
-/// this session's token as the `csrf_token` field of its form body, or it
-/// answers 403 before any handler runs. The body is read here (within
-/// `max_body_bytes`) and handed on unchanged. So a new form route is
-/// guarded by construction; exempting one is a visible decision in the
-/// route table.
+/// guarded route ([`crate::routes::CsrfGuarded`]) must carry this session's
+/// token as the `csrf_token` field of its form body, or it answers 403
+/// before any handler runs. The body is read here (within
+/// `max_body_bytes`) and handed on unchanged. Every route of the route
+/// tables is guarded unless exempt, and a route missing from them is
+/// guarded too (fail closed), so a new form route is guarded by
+/// construction; exempting one (or a bearer-token API's whole scope) is a
+/// visible decision in the route table, with its reason.
 pub async fn guard(
     mut req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     use actix_session::SessionExt;
-    use actix_web::http::Method;
     use actix_web::web;
 
     let checked = match (
@@ -57,7 +58,7 @@ pub async fn guard(
     ) {
         (Some(p), Some(g)) => g.guards(req.method(), &p),
         // Unconfigured: guard every state-changing request.
-        (Some(_), None) => !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS),
+        (Some(_), None) => !crate::routes::is_safe(req.method()),
         // Nothing is mounted there: the answer is "not found".
         (None, _) => false,
     };

@@ -5,8 +5,17 @@
 //! endpoints that authenticate a client or a bearer token, never a cookie),
 //! and a test walks the whole table to prove every other POST refuses a
 //! missing token.
+//!
+//! The guard fails closed ([`CsrfGuarded::guards`]): a state-changing
+//! request whose route is not in any table is checked too. The only way
+//! out is a visible exemption with its reason: a route mounted with
+//! [`Opts::csrf_exempt`], or a whole scope mounted with
+//! [`Table::exempt_scope`] (the admin JSON API under `/admin/api/v1`,
+//! which authenticates by bearer token only). An exempt scope is listed in
+//! the table as one [`Csrf::ExemptScope`] entry per state-changing method,
+//! its `path` the scope's prefix.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder};
@@ -20,7 +29,18 @@ pub enum Csrf {
     Guarded,
     /// Not a cookie-authenticated form; the reason, for the reader.
     Exempt(&'static str),
+    /// Every route under the prefix `path` with this method is exempt (a
+    /// scope mounted with [`Table::exempt_scope`]); the reason.
+    ExemptScope(&'static str),
 }
+
+/// The methods that change nothing, never CSRF-checked.
+pub fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The state-changing methods an exempt scope is listed with.
+const UNSAFE_METHODS: [Method; 4] = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
 
 /// One mounted route.
 #[derive(Debug, Clone)]
@@ -119,8 +139,7 @@ impl<'a> Table<'a> {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let csrf = match (unsafe_method, o.exempt) {
+        let csrf = match (!is_safe(&method), o.exempt) {
             (true, Some(why)) => Csrf::Exempt(why),
             (true, None) => Csrf::Guarded,
             (false, _) => Csrf::Exempt("a safe method changes nothing"),
@@ -145,6 +164,27 @@ impl<'a> Table<'a> {
         self
     }
 
+    /// Mounts what `f` mounts, all under `prefix` (a `web::scope(prefix)`
+    /// with its own middleware), as not CSRF-checked: `why`. For a whole
+    /// API that authenticates by bearer token only, never by cookie. Listed
+    /// as [`Csrf::ExemptScope`] for each state-changing method.
+    pub fn exempt_scope<F>(&mut self, prefix: &'static str, why: &'static str, f: F) -> &mut Self
+    where
+        F: FnOnce(&mut web::ServiceConfig),
+    {
+        for method in UNSAFE_METHODS {
+            self.routes.push(RouteInfo {
+                method,
+                path: prefix,
+                csrf: Csrf::ExemptScope(why),
+            });
+        }
+        if let Some(cfg) = self.cfg.as_deref_mut() {
+            cfg.configure(f);
+        }
+        self
+    }
+
     /// Mounts what was added; returns the table.
     pub fn finish(self) -> Vec<RouteInfo> {
         if let Some(cfg) = self.cfg {
@@ -165,27 +205,137 @@ impl<'a> Table<'a> {
     }
 }
 
-/// The routes the CSRF guard checks: every state-changing route of the
-/// route tables that is not exempt. (A method a path does not have is not
-/// checked: the router answers it 405.)
+/// The routes the CSRF guard checks: every state-changing request, unless
+/// its route is listed as exempt, lies under an exempt scope, or is a
+/// method its path does not have (the path's one resource answers 405
+/// before any handler runs). A route missing from the tables is checked:
+/// the guard fails closed.
 #[derive(Debug, Clone, Default)]
 pub struct CsrfGuarded {
-    routes: HashSet<(Method, String)>,
+    /// Every listed (method, pattern): whether it is checked.
+    routes: HashMap<(Method, String), bool>,
+    /// Every listed pattern, whatever its methods.
+    paths: HashSet<String>,
+    /// The exempt scopes: (method, prefix).
+    scopes: Vec<(Method, &'static str)>,
 }
 
 impl CsrfGuarded {
     pub fn new(tables: &[Vec<RouteInfo>]) -> Self {
-        let routes = tables
-            .iter()
-            .flatten()
-            .filter(|r| r.csrf == Csrf::Guarded)
-            .map(|r| (r.method.clone(), r.path.to_string()))
-            .collect();
-        CsrfGuarded { routes }
+        let mut g = CsrfGuarded::default();
+        for r in tables.iter().flatten() {
+            match r.csrf {
+                Csrf::ExemptScope(_) => g.scopes.push((r.method.clone(), r.path)),
+                Csrf::Guarded | Csrf::Exempt(_) => {
+                    let checked = r.csrf == Csrf::Guarded;
+                    g.routes
+                        .insert((r.method.clone(), r.path.to_string()), checked);
+                    g.paths.insert(r.path.to_string());
+                }
+            }
+        }
+        g
     }
 
     /// Whether a request for the route `pattern` with `method` is checked.
     pub fn guards(&self, method: &Method, pattern: &str) -> bool {
-        self.routes.contains(&(method.clone(), pattern.to_string()))
+        if is_safe(method) {
+            return false;
+        }
+        if let Some(checked) = self.routes.get(&(method.clone(), pattern.to_string())) {
+            return *checked;
+        }
+        if self
+            .scopes
+            .iter()
+            .any(|(m, prefix)| m == method && under(pattern, prefix))
+        {
+            return false;
+        }
+        // A listed path without this method answers 405; anything else is
+        // not in the tables, and checked.
+        !self.paths.contains(pattern)
+    }
+}
+
+/// Whether `pattern` is `prefix` or below it (`/a/b` is under `/a`, `/ab` is not).
+fn under(pattern: &str, prefix: &str) -> bool {
+    pattern
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn h() -> &'static str {
+        ""
+    }
+
+    fn guarded() -> CsrfGuarded {
+        let mut t = Table::listing();
+        t.get("/page", h)
+            .post("/page", h)
+            .get("/only-get", h)
+            .add(
+                Method::POST,
+                "/token",
+                Opts::default().csrf_exempt("client auth"),
+                h,
+            )
+            .exempt_scope("/api/v1", "bearer tokens only", |_| {});
+        CsrfGuarded::new(&[t.finish()])
+    }
+
+    #[test]
+    fn listed_routes_are_checked_unless_exempt() {
+        let g = guarded();
+        assert!(g.guards(&Method::POST, "/page"));
+        assert!(!g.guards(&Method::GET, "/page"));
+        assert!(!g.guards(&Method::POST, "/token"));
+    }
+
+    #[test]
+    fn an_unlisted_route_is_checked() {
+        let g = guarded();
+        for m in UNSAFE_METHODS {
+            assert!(g.guards(&m, "/elsewhere/{id}"), "{m}");
+            assert!(g.guards(&m, "/api/v1x"), "{m}: not under the scope");
+            assert!(g.guards(&m, "/api"), "{m}: above the scope");
+        }
+        assert!(!g.guards(&Method::GET, "/elsewhere"));
+        assert!(!g.guards(&Method::HEAD, "/elsewhere"));
+        assert!(!g.guards(&Method::OPTIONS, "/elsewhere"));
+        // Unconfigured, everything state-changing is checked.
+        assert!(CsrfGuarded::default().guards(&Method::POST, "/page"));
+        assert!(CsrfGuarded::default().guards(&Method::DELETE, "/api/v1/x"));
+    }
+
+    #[test]
+    fn an_exempt_scope_is_not_checked() {
+        let g = guarded();
+        for m in UNSAFE_METHODS {
+            assert!(!g.guards(&m, "/api/v1"), "{m}");
+            assert!(!g.guards(&m, "/api/v1/users/{id}"), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_listed_path_without_the_method_is_left_to_its_405() {
+        let g = guarded();
+        assert!(!g.guards(&Method::POST, "/only-get"));
+        assert!(!g.guards(&Method::PUT, "/token"));
+    }
+
+    #[test]
+    fn the_table_lists_an_exempt_scope_with_its_reason() {
+        let mut t = Table::listing();
+        t.exempt_scope("/api/v1", "bearer tokens only", |_| {});
+        let routes = t.finish();
+        assert_eq!(routes.len(), UNSAFE_METHODS.len());
+        assert!(routes
+            .iter()
+            .all(|r| r.path == "/api/v1" && r.csrf == Csrf::ExemptScope("bearer tokens only")));
     }
 }

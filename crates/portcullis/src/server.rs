@@ -132,12 +132,16 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
     Ok(server.run())
 }
 
-/// Every route of the web crates mounted through a route table.
+/// Every route of the web crates, each mounted through a route table: the
+/// protocol endpoints and pages, then the admin console and API.
 pub fn route_table() -> Vec<oidc_endpoints::routes::RouteInfo> {
-    oidc_endpoints::route_table()
+    let mut routes = oidc_endpoints::route_table();
+    routes.extend(admin_ui::route_table());
+    routes
 }
 
-/// The routes the CSRF guard checks.
+/// The routes the CSRF guard checks (and, fail closed, any route missing
+/// from [`route_table`]).
 pub fn csrf_guarded() -> oidc_endpoints::routes::CsrfGuarded {
     oidc_endpoints::routes::CsrfGuarded::new(&[route_table()])
 }
