@@ -1,5 +1,6 @@
 //! The one gate in front of every admin route.
 
+use core_auth::audit::EventKind;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -31,7 +32,7 @@ impl FromRequest for RequireAdmin {
                     auditing::record(
                         ctx,
                         auditing::meta(&req, Some(&user)),
-                        Event::new("permission_denied", Outcome::Denied)
+                        Event::new(EventKind::PermissionDenied, Outcome::Denied)
                             .subject(user.id())
                             .with("path", path)
                             .with("method", method)

@@ -3,6 +3,7 @@
 //! console shows (user, IP, user agent, started, last seen). Idle and
 //! absolute timeouts are enforced here, against the `now` the caller passes.
 
+use crate::audit::EventKind;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -169,7 +170,7 @@ fn started(c: &mut DbConn, d: &Derived, user_id: &str, now: UnixTime) -> CoreRes
     audit::record(
         c,
         &actor,
-        Event::success("session_started").subject(user_id),
+        Event::success(EventKind::SessionStarted).subject(user_id),
         now,
     )
 }
@@ -197,7 +198,7 @@ fn cap(c: &mut DbConn, user_id: &str, keep: &str, max: i64, now: UnixTime) -> Co
         audit::record(
             c,
             &Actor::system(),
-            Event::success("session_ended")
+            Event::success(EventKind::SessionEnded)
                 .subject(user_id)
                 .with("how", "session_limit")
                 .with("session", sid.as_str()),

@@ -18,12 +18,17 @@ pub fn meta(req: &HttpRequest, actor: Option<&CurrentUser>) -> Actor {
     }
 }
 
-/// Appends an event. A failure to write it is logged, not shown to the
-/// person (the change it reports has already happened).
+/// Appends an event that has no transaction of its own (a refusal, a
+/// denial: nothing changed that the row could join). A failure to write it
+/// is logged as an error and counted in `/metrics`
+/// (`portcullis_audit_write_failures_total`), never dropped silently; it is
+/// not shown to the person. An event that records a change is written by
+/// the change's use case in core-auth, in the change's transaction.
 pub async fn record(ctx: &AppContext, meta: Actor, e: Event) {
     let now = ctx.now();
-    let event = e.event;
+    let event = e.event.as_str();
     if let Err(err) = ctx.db(move |c| audit::record(c, &meta, e, now)).await {
+        ctx.metrics.audit_write_failed(event);
         tracing::error!(event, error = %err, "could not write an audit event");
     }
 }

@@ -1,5 +1,6 @@
 //! Who is asking: extractors that read the session and load the user.
 
+use core_auth::audit::EventKind;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -185,7 +186,7 @@ pub async fn sign_out(
             .await?;
     }
     session.purge();
-    let mut e = core_auth::audit::Event::success("session_ended").with("how", how);
+    let mut e = core_auth::audit::Event::success(EventKind::SessionEnded).with("how", how);
     if let Some(u) = user_id {
         e = e.subject(u);
     }

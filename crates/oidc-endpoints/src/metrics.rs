@@ -58,6 +58,11 @@ struct GrantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GroupLabels {
     group: String,
 }
@@ -75,6 +80,7 @@ pub struct Metrics {
     sign_ins: Family<OutcomeLabels, Counter>,
     tokens_issued: Family<GrantLabels, Counter>,
     rate_limited: Family<GroupLabels, Counter>,
+    audit_write_failures: Family<EventLabels, Counter>,
     active_sessions: Gauge,
     pool_connections: Gauge,
     pool_idle: Gauge,
@@ -134,6 +140,13 @@ impl Metrics {
             "Requests refused by a per-IP rate limit, by route group",
             rate_limited.clone(),
         );
+        let audit_write_failures = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "audit_write_failures",
+            "Audit rows that could not be written, by event (only events without a \
+             transaction of their own; the others fail with their change)",
+            audit_write_failures.clone(),
+        );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let g = Gauge::default();
             registry.register(name, help, g.clone());
@@ -176,6 +189,7 @@ impl Metrics {
             sign_ins,
             tokens_issued,
             rate_limited,
+            audit_write_failures,
             active_sessions,
             pool_connections,
             pool_idle,
@@ -201,6 +215,15 @@ impl Metrics {
         self.tokens_issued
             .get_or_create(&GrantLabels {
                 grant_type: grant.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one audit row of `event` that could not be written.
+    pub fn audit_write_failed(&self, event: &str) {
+        self.audit_write_failures
+            .get_or_create(&EventLabels {
+                event: event.to_string(),
             })
             .inc();
     }

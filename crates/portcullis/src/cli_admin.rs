@@ -293,6 +293,14 @@ pub struct AuditArgs {
 }
 
 pub fn audit_command(cfg: Config, a: AuditArgs) -> Result<(), UserError> {
+    if let Some(e) = a.event.as_deref() {
+        if audit::EventKind::parse(e).is_none() {
+            return Err(UserError(format!(
+                "no audit event is called {e:?}; the events are: {}",
+                audit::EventKind::names().join(", ")
+            )));
+        }
+    }
     let pool = bootstrap::open_database(&cfg)?;
     let mut conn = pool.get().map_err(CoreError::from)?;
     let f = audit::Filter {

@@ -10,6 +10,7 @@
 //! without its body being read, whatever the route. [`ApiAdmin`] only reads
 //! what it stored.
 
+use core_auth::audit::EventKind;
 use std::future::{ready, Ready};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -145,7 +146,7 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
             subject,
             reason,
         }) => {
-            let mut e = Event::new("permission_denied", Outcome::Denied)
+            let mut e = Event::new(EventKind::PermissionDenied, Outcome::Denied)
                 .with("path", req.path().to_string())
                 .with("method", req.method().to_string())
                 .with("required_role", "admin")

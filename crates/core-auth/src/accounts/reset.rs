@@ -7,6 +7,7 @@
 //! link (older ones void) and the reset mail; for any other address,
 //! nothing. Both outcomes are audited there (`password_reset_mailed`).
 
+use crate::audit::EventKind;
 use serde::{Deserialize, Serialize};
 
 use super::Mailer;
@@ -81,7 +82,8 @@ pub fn request_reset(
         audit::record(
             &mut conn,
             meta,
-            Event::new("password_reset_requested", Outcome::Denied).with("reason", "throttled"),
+            Event::new(EventKind::PasswordResetRequested, Outcome::Denied)
+                .with("reason", "throttled"),
             now,
         )?;
         return Ok(ResetRequest::Throttled(wait));
@@ -90,7 +92,12 @@ pub fn request_reset(
     let requester = serde_json::to_vec(&Requester::of(meta))?;
     write_tx(&mut conn, |c| {
         outbox::enqueue_request(c, m.kek, outbox::RESET_REQUEST, &key, &requester, now)?;
-        audit::record(c, meta, Event::success("password_reset_requested"), now)?;
+        audit::record(
+            c,
+            meta,
+            Event::success(EventKind::PasswordResetRequested),
+            now,
+        )?;
         Ok(ResetRequest::Done)
     })
 }
@@ -146,7 +153,7 @@ pub fn resolve_reset_requests(
                     audit::record(
                         c,
                         &meta,
-                        Event::success("password_reset_mailed").subject(&user.id),
+                        Event::success(EventKind::PasswordResetMailed).subject(&user.id),
                         now,
                     )?;
                 }
@@ -155,9 +162,12 @@ pub fn resolve_reset_requests(
                     let (reason, event) = match other {
                         Some(u) => (
                             "disabled",
-                            Event::failure("password_reset_mailed").subject(&u.id),
+                            Event::failure(EventKind::PasswordResetMailed).subject(&u.id),
                         ),
-                        None => ("unknown_address", Event::failure("password_reset_mailed")),
+                        None => (
+                            "unknown_address",
+                            Event::failure(EventKind::PasswordResetMailed),
+                        ),
                     };
                     audit::record(c, &meta, event.with("reason", reason), now)?;
                 }

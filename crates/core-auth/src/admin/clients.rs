@@ -1,5 +1,6 @@
 //! Client (relying party) changes made by administrators, audited.
 
+use crate::audit::EventKind;
 use serde_json::json;
 
 use crate::actor::Actor;
@@ -31,7 +32,7 @@ pub fn create(
         audit::record(
             c,
             actor,
-            Event::success("client_created")
+            Event::success(EventKind::ClientCreated)
                 .client(&client.client_id)
                 .with("name", client.name.clone())
                 .with("auth_method", client.auth_method.as_str())
@@ -111,7 +112,7 @@ pub fn update(
             audit::record(
                 c,
                 actor,
-                Event::success("client_updated")
+                Event::success(EventKind::ClientUpdated)
                     .client(id)
                     .with("changed", json!(fields))
                     .with("new_secret", secret.is_some()),
@@ -137,7 +138,7 @@ pub fn rotate_secret(
         audit::record(
             c,
             actor,
-            Event::success("client_secret_rotated").client(id),
+            Event::success(EventKind::ClientSecretRotated).client(id),
             now,
         )?;
         Ok(s)
@@ -154,7 +155,7 @@ pub fn delete(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> CoreRe
         audit::record(
             c,
             actor,
-            Event::success("client_deleted")
+            Event::success(EventKind::ClientDeleted)
                 .client(id)
                 .with("name", client.name.clone()),
             now,

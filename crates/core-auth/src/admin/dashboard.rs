@@ -2,6 +2,7 @@
 //! failures over time (from the audit log), throttled addresses, keys due
 //! for rotation, the mail backlog.
 
+use crate::audit::EventKind;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
@@ -165,7 +166,7 @@ pub fn clear_throttle(
         audit::record(
             c,
             actor,
-            Event::success("admin_throttle_cleared")
+            Event::success(EventKind::AdminThrottleCleared)
                 .with("kind", kind)
                 .with("key", key),
             now,

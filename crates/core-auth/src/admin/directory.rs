@@ -2,6 +2,7 @@
 //! and none may leave Portcullis without an administrator or take the role
 //! from the administrator making it.
 
+use crate::audit::EventKind;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -31,7 +32,7 @@ pub fn create_role(
         audit::record(
             c,
             actor,
-            Event::success("admin_role_created").with("role", r.name.clone()),
+            Event::success(EventKind::AdminRoleCreated).with("role", r.name.clone()),
             now,
         )?;
         Ok(r)
@@ -62,7 +63,7 @@ pub fn rename_role(
         audit::record(
             c,
             actor,
-            Event::success("admin_role_renamed").with("role", json!([name, r.name])),
+            Event::success(EventKind::AdminRoleRenamed).with("role", json!([name, r.name])),
             now,
         )?;
         Ok(r)
@@ -79,7 +80,7 @@ pub fn delete_role(core: &Core<'_>, actor: &Actor, name: &str, now: UnixTime) ->
         audit::record(
             c,
             actor,
-            Event::success("admin_role_deleted").with("role", name),
+            Event::success(EventKind::AdminRoleDeleted).with("role", name),
             now,
         )
     })
@@ -177,7 +178,7 @@ pub fn create_group(
         audit::record(
             c,
             actor,
-            Event::success("admin_group_created")
+            Event::success(EventKind::AdminGroupCreated)
                 .with("group", g.id.clone())
                 .with("name", g.name.clone())
                 .with("roles", json!(group_roles)),
@@ -221,7 +222,7 @@ pub fn update_group(
             audit::record(
                 c,
                 actor,
-                Event::success("admin_group_updated")
+                Event::success(EventKind::AdminGroupUpdated)
                     .with("group", id)
                     .with("changes", serde_json::Value::Object(changes)),
                 now,
@@ -269,7 +270,7 @@ pub fn set_group_role(
             audit::record(
                 c,
                 actor,
-                Event::success("admin_group_updated")
+                Event::success(EventKind::AdminGroupUpdated)
                     .with("group", id)
                     .with("changes", json!({ key: changed })),
                 now,
@@ -291,7 +292,7 @@ pub fn delete_group(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> 
         audit::record(
             c,
             actor,
-            Event::success("admin_group_deleted")
+            Event::success(EventKind::AdminGroupDeleted)
                 .with("group", id)
                 .with("name", g.name),
             now,
@@ -322,9 +323,9 @@ pub fn set_member(
         }
         ensure_admins(c, actor.actor_user_id.as_deref(), was)?;
         let event = if member {
-            "admin_group_member_added"
+            EventKind::AdminGroupMemberAdded
         } else {
-            "admin_group_member_removed"
+            EventKind::AdminGroupMemberRemoved
         };
         audit::record(
             c,

@@ -4,6 +4,7 @@
 //! transaction. Client secrets go in and never come out: every
 //! [`ProviderInfo`] has an empty `client_secret`.
 
+use crate::audit::EventKind;
 use serde_json::{json, Value};
 
 use crate::actor::Actor;
@@ -216,7 +217,7 @@ pub fn create(
         audit::record(
             c,
             actor,
-            Event::success("admin_upstream_provider_created")
+            Event::success(EventKind::AdminUpstreamProviderCreated)
                 .with("provider", id.clone())
                 .with("display_name", used.display_name.clone())
                 .with("kind", used.kind.clone())
@@ -288,7 +289,7 @@ pub fn update(
             audit::record(
                 c,
                 actor,
-                Event::success("admin_upstream_provider_updated")
+                Event::success(EventKind::AdminUpstreamProviderUpdated)
                     .with("provider", id)
                     .with("changed", json!(fields))
                     .with("new_secret", new_secret),
@@ -317,7 +318,7 @@ pub fn delete(core: &Core<'_>, actor: &Actor, id: &str, now: UnixTime) -> CoreRe
         audit::record(
             c,
             actor,
-            Event::success("admin_upstream_provider_deleted")
+            Event::success(EventKind::AdminUpstreamProviderDeleted)
                 .with("provider", id)
                 .with("display_name", info.shown().display_name.clone())
                 .with("links_removed", removed),

@@ -3,6 +3,7 @@
 //! named by the environment at start-up. (The console and the API create
 //! accounts without a password and mail an invitation: [`super::users::create`].)
 
+use crate::audit::EventKind;
 use serde_json::json;
 
 use crate::actor::Actor;
@@ -78,7 +79,7 @@ fn create_as(
             &input.roles,
             now,
         )?;
-        let mut e = Event::success("admin_user_created")
+        let mut e = Event::success(EventKind::AdminUserCreated)
             .subject(&created.user.id)
             .with("email", email.clone())
             .with("roles", json!(created.roles))

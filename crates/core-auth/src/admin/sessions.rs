@@ -1,6 +1,7 @@
 //! Active sign-in sessions for administrators: who, from where, since when,
 //! which applications got tokens in them; and ending one.
 
+use crate::audit::EventKind;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -181,7 +182,7 @@ pub fn revoke(core: &Core<'_>, actor: &Actor, sid: &str, now: UnixTime) -> CoreR
         };
         crate::sessions::delete_by_sid(c, sid)?;
         crate::oidc::tokens::revoke_for_session(c, sid, now)?;
-        let mut e = Event::success("admin_session_revoked").with("session", sid);
+        let mut e = Event::success(EventKind::AdminSessionRevoked).with("session", sid);
         if let Some(u) = user {
             e = e.subject(u);
         }

@@ -4,6 +4,7 @@
 //! same rules hold: the admin rules afterwards ([`super::ensure_admins`]),
 //! and `user` stays with every account.
 
+use crate::audit::EventKind;
 use serde_json::json;
 
 use super::{ensure_admins, invalid};
@@ -72,7 +73,7 @@ fn set(
         audit::record(
             c,
             actor,
-            Event::success("admin_user_updated")
+            Event::success(EventKind::AdminUserUpdated)
                 .subject(user_id)
                 .with("changes", json!({ key: [role] })),
             now,

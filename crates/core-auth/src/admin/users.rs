@@ -1,6 +1,7 @@
 //! Administrators acting on accounts: create with an invitation, edit,
 //! disable, delete, send a reset link, end every session, clear throttles.
 
+use crate::audit::EventKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -155,7 +156,7 @@ pub fn create(
         audit::record(
             c,
             actor,
-            Event::success("admin_user_created")
+            Event::success(EventKind::AdminUserCreated)
                 .subject(&created.user.id)
                 .with("email", email.clone())
                 .with("roles", json!(created.roles))
@@ -283,7 +284,7 @@ pub fn update(
             audit::record(
                 c,
                 actor,
-                Event::success("admin_user_updated")
+                Event::success(EventKind::AdminUserUpdated)
                     .subject(user_id)
                     .with("changes", serde_json::Value::Object(changed)),
                 now,
@@ -376,9 +377,9 @@ fn disable_in(
     users::set_disabled(c, user_id, disabled, now)?;
     if user.disabled != disabled {
         let event = if disabled {
-            "admin_user_disabled"
+            EventKind::AdminUserDisabled
         } else {
-            "admin_user_enabled"
+            EventKind::AdminUserEnabled
         };
         audit::record(
             c,
@@ -402,7 +403,7 @@ pub fn delete(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> C
         audit::record(
             conn,
             actor,
-            Event::failure("admin_user_deleted")
+            Event::failure(EventKind::AdminUserDeleted)
                 .subject(user_id)
                 .with("reason", "own_account"),
             now,
@@ -417,7 +418,7 @@ pub fn delete(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> C
         audit::record(
             c,
             actor,
-            Event::success("admin_user_deleted")
+            Event::success(EventKind::AdminUserDeleted)
                 .subject(&deleted.id)
                 .with("email", deleted.email.clone()),
             now,
@@ -429,7 +430,7 @@ pub fn delete(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> C
         audit::record(
             conn,
             actor,
-            Event::failure("admin_user_deleted")
+            Event::failure(EventKind::AdminUserDeleted)
                 .subject(user_id)
                 .with("reason", "last_admin"),
             now,
@@ -462,7 +463,7 @@ pub fn send_reset(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) 
         audit::record(
             c,
             actor,
-            Event::success("admin_password_reset_sent")
+            Event::success(EventKind::AdminPasswordResetSent)
                 .subject(&user.id)
                 .with("invitation", invite),
             now,
@@ -486,7 +487,7 @@ pub fn revoke_all(
         audit::record(
             c,
             actor,
-            Event::success("admin_sessions_revoked")
+            Event::success(EventKind::AdminSessionsRevoked)
                 .subject(user_id)
                 .with("sessions", n as i64),
             now,
@@ -535,7 +536,7 @@ fn clear_throttles_in(
 ) -> CoreResult<bool> {
     let a = throttle::clear(conn, throttle::Kind::SignIn, email)?;
     let b = throttle::clear(conn, throttle::Kind::Reset, email)?;
-    let mut e = Event::success("admin_throttle_cleared").with("cleared", a || b);
+    let mut e = Event::success(EventKind::AdminThrottleCleared).with("cleared", a || b);
     if let Some(u) = user_id {
         e = e.subject(u);
     }

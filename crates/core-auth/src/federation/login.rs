@@ -6,6 +6,7 @@
 //! failure leaves nothing behind.
 
 use crate::actor::Actor;
+use crate::audit::EventKind;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::db::{write_tx, DbConn};
@@ -138,7 +139,7 @@ fn record_link(
     audit::record(
         c,
         &who,
-        Event::success("upstream_link_created")
+        Event::success(EventKind::UpstreamLinkCreated)
             .subject(user_id)
             .with("provider", provider)
             .with("how", how),
@@ -169,7 +170,7 @@ pub fn resolve(
             audit::record(
                 c,
                 &who,
-                Event::success("sign_in")
+                Event::success(EventKind::SignIn)
                     .subject(user_id)
                     .with("method", "upstream")
                     .with("provider", p.id.as_str()),
@@ -293,7 +294,7 @@ fn decide(
                 audit::record(
                     c,
                     &who,
-                    Event::success("registration")
+                    Event::success(EventKind::Registration)
                         .subject(uid)
                         .with("provider", p.id.as_str())
                         .with("email_verified", verified),
@@ -344,7 +345,7 @@ pub fn confirm_with_password(
     let user =
         users::find_by_id(&mut *core.conn()?, user_id)?.ok_or(CoreError::NotFound("user"))?;
     let method = || {
-        Event::failure("sign_in")
+        Event::failure(EventKind::SignIn)
             .subject(&user.id)
             .with("method", "upstream_link")
             .with("provider", p.id.as_str())
@@ -361,7 +362,7 @@ pub fn confirm_with_password(
     let attempt = crate::signin::Attempt {
         email: &user.email,
         password,
-        event: "sign_in",
+        event: EventKind::SignIn,
         detail: vec![
             ("method", "upstream_link".into()),
             ("provider", p.id.as_str().into()),

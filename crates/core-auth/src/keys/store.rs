@@ -10,6 +10,7 @@
 //! pre-publication period; a new `next` is made at once. RSA key generation
 //! is slow, so it happens before the transaction that uses the key.
 
+use crate::audit::EventKind;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use diesel::connection::SimpleConnection;
@@ -301,10 +302,10 @@ fn round(
 /// `key_rotated` row when a key was retired.
 fn audit_changes(c: &mut DbConn, ch: &Changes, actor: &Actor, now: UnixTime) -> CoreResult<()> {
     for (event, kids) in [
-        ("key_created", &ch.created),
-        ("key_activated", &ch.activated),
-        ("key_retired", &ch.retired),
-        ("key_deleted", &ch.deleted),
+        (EventKind::KeyCreated, &ch.created),
+        (EventKind::KeyActivated, &ch.activated),
+        (EventKind::KeyRetired, &ch.retired),
+        (EventKind::KeyDeleted, &ch.deleted),
     ] {
         for kid in kids {
             audit::record(
@@ -319,7 +320,7 @@ fn audit_changes(c: &mut DbConn, ch: &Changes, actor: &Actor, now: UnixTime) -> 
         audit::record(
             c,
             actor,
-            Event::success("key_rotated")
+            Event::success(EventKind::KeyRotated)
                 .with("activated", ch.activated.clone())
                 .with("retired", ch.retired.clone()),
             now,

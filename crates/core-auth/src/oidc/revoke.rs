@@ -3,6 +3,7 @@
 //! issued from it. Unknown, invalid or foreign tokens change nothing and
 //! are not reported: the client learns nothing from the answer.
 
+use crate::audit::EventKind;
 use serde_json::Value;
 
 use crate::actor::Actor;
@@ -24,7 +25,7 @@ pub fn revoke(
     now: UnixTime,
 ) -> CoreResult<()> {
     let record = |c: &mut DbConn, kind: &str, subject: Option<&str>| {
-        let mut e = Event::success("token_revoked")
+        let mut e = Event::success(EventKind::TokenRevoked)
             .client(&client.client_id)
             .with("token_type", kind);
         if let Some(s) = subject {

@@ -2,6 +2,7 @@
 //! (sign-in, re-authentication, account-link confirmation, password
 //! change), with the per-account throttle and the audit rows.
 
+use crate::audit::EventKind;
 use serde_json::Value;
 
 use crate::actor::Actor;
@@ -41,7 +42,7 @@ pub struct Attempt<'a> {
     pub email: &'a str,
     pub password: &'a Secret,
     /// The event of the audit rows (`sign_in`, `reauth`, ...).
-    pub event: &'static str,
+    pub event: EventKind,
     /// Added to the detail of both the success and the failure rows.
     pub detail: Vec<(&'static str, Value)>,
 }
@@ -111,7 +112,7 @@ pub fn check_password(
                     audit::record(
                         c,
                         actor,
-                        Event::new("throttled", Outcome::Denied).with("kind", "sign_in"),
+                        Event::new(EventKind::Throttled, Outcome::Denied).with("kind", "sign_in"),
                         now,
                     )?;
                 }
@@ -141,7 +142,7 @@ pub fn reauthenticate(
     let attempt = Attempt {
         email: &user.email,
         password,
-        event: "admin_reauth",
+        event: EventKind::AdminReauth,
         detail: vec![("method", "pwd".into())],
     };
     match check_password(core, actor, &attempt, now)? {
@@ -164,7 +165,7 @@ pub fn with_password(
     let attempt = Attempt {
         email,
         password,
-        event: "sign_in",
+        event: EventKind::SignIn,
         detail: vec![("method", "pwd".into())],
     };
     check_password(core, actor, &attempt, now)

@@ -8,6 +8,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use core_auth::audit::EventKind;
 use core_auth::audit::{Event, Outcome};
 use core_auth::clients::{self, Client};
 use core_auth::oidc::authorize::{
@@ -266,7 +267,7 @@ async fn issue(
     auditing::record(
         ctx,
         auditing::meta(req, Some(user)),
-        Event::success("code_issued")
+        Event::success(EventKind::CodeIssued)
             .subject(user.id())
             .client(&request.client_id)
             .with("scope", request.scope.to_string()),
@@ -399,7 +400,7 @@ async fn consent_submit(
         auditing::record(
             &ctx,
             auditing::meta(&req, Some(&user)),
-            Event::new("consent", Outcome::Denied)
+            Event::new(EventKind::Consent, Outcome::Denied)
                 .subject(user.id())
                 .client(&request.client_id)
                 .with("scope", request.scope.to_string()),
@@ -424,7 +425,7 @@ async fn consent_submit(
     auditing::record(
         &ctx,
         auditing::meta(&req, Some(&user)),
-        Event::success("consent_granted")
+        Event::success(EventKind::ConsentGranted)
             .subject(user.id())
             .client(&request.client_id)
             .with("scope", request.scope.to_string()),

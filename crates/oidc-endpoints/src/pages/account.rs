@@ -4,6 +4,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use core_auth::audit::EventKind;
 use core_auth::oidc::consent::{self, ConsentInfo};
 use core_auth::sessions::keys;
 use serde::Deserialize;
@@ -133,7 +134,7 @@ pub async fn withdraw_consent(
         crate::auditing::record(
             &ctx,
             crate::auditing::meta(&req, Some(&user)),
-            core_auth::audit::Event::success("consent_withdrawn")
+            core_auth::audit::Event::success(EventKind::ConsentWithdrawn)
                 .subject(user.id())
                 .client(&form.client_id),
         )

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::accounts::{self, Resend, Reset, Verify};
+use core_auth::audit::EventKind;
 use core_auth::secret::Secret;
 use core_auth::CoreError;
 use serde::Deserialize;
@@ -90,7 +91,7 @@ pub async fn verify(
             crate::auditing::record(
                 &ctx,
                 crate::auditing::meta(&req, None),
-                core_auth::audit::Event::success("email_verified").subject(&user_id),
+                core_auth::audit::Event::success(EventKind::EmailVerified).subject(&user_id),
             )
             .await;
             notice(StatusCode::OK, "Email address confirmed", &["Thank you: your email address is verified."], Some(("Continue", "/account")))
@@ -99,7 +100,7 @@ pub async fn verify(
             crate::auditing::record(
                 &ctx,
                 crate::auditing::meta(&req, None),
-                core_auth::audit::Event::success("email_changed").subject(&user_id),
+                core_auth::audit::Event::success(EventKind::EmailChanged).subject(&user_id),
             )
             .await;
             notice(StatusCode::OK, "Email address changed", &["Your account now uses your new email address."], Some(("Continue", "/account")))
@@ -298,7 +299,8 @@ pub async fn reset_submit(
             crate::auditing::record(
                 &ctx,
                 crate::auditing::meta(&req, None),
-                core_auth::audit::Event::success("password_reset_completed").subject(&user_id),
+                core_auth::audit::Event::success(EventKind::PasswordResetCompleted)
+                    .subject(&user_id),
             )
             .await;
             // This browser's session (if any) was one of those ended.

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::accounts::{self, Registered};
+use core_auth::audit::EventKind;
 use core_auth::error::ValidationErrors;
 use core_auth::secret::Secret;
 use core_auth::users::NewUser;
@@ -121,10 +122,12 @@ pub async fn submit(
         Ok(outcome) => {
             let event = match &outcome {
                 Registered::Created(user) => {
-                    core_auth::audit::Event::success("registration").subject(&user.id)
+                    core_auth::audit::Event::success(EventKind::Registration).subject(&user.id)
                 }
-                Registered::AlreadyExists => core_auth::audit::Event::failure("registration")
-                    .with("reason", "address_in_use"),
+                Registered::AlreadyExists => {
+                    core_auth::audit::Event::failure(EventKind::Registration)
+                        .with("reason", "address_in_use")
+                }
             };
             crate::auditing::record(&ctx, crate::auditing::meta(&req, None), event).await;
             return Ok(super::email::check_inbox(form.email.trim(), &next));

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::accounts;
+use core_auth::audit::EventKind;
 use core_auth::error::ValidationErrors;
 use core_auth::secret::Secret;
 use core_auth::CoreError;
@@ -155,7 +156,7 @@ pub async fn change_password(
             crate::auditing::record(
                 &ctx,
                 crate::auditing::meta(&req, Some(&user)),
-                core_auth::audit::Event::success("password_changed").subject(user.id()),
+                core_auth::audit::Event::success(EventKind::PasswordChanged).subject(user.id()),
             )
             .await;
             // A new cookie for this browser too (the old one was seen with
@@ -231,7 +232,8 @@ pub async fn change_email(
             crate::auditing::record(
                 &ctx,
                 crate::auditing::meta(&req, Some(&user)),
-                core_auth::audit::Event::success("email_change_requested").subject(user.id()),
+                core_auth::audit::Event::success(EventKind::EmailChangeRequested)
+                    .subject(user.id()),
             )
             .await;
             Ok(see_other("/account/security?done=email"))

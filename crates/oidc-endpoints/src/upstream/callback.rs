@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use core_auth::actor::Actor;
 use core_auth::audit::Event;
+use core_auth::audit::EventKind;
 use core_auth::federation::login::{self, Mode, Resolution};
 use core_auth::federation::pending::PendingLink;
 use serde::Deserialize;
@@ -33,7 +34,7 @@ pub struct CallbackQuery {
 
 /// A sign-in through `provider` that did not happen, for the audit log.
 fn failed(provider: &str, reason: &str) -> Event {
-    Event::failure("sign_in")
+    Event::failure(EventKind::SignIn)
         .with("method", "upstream")
         .with("provider", provider)
         .with("reason", reason)
@@ -179,7 +180,7 @@ pub async fn callback(
         }
         Resolution::Refused(r) => {
             let e = if linking {
-                Event::failure("upstream_link_created")
+                Event::failure(EventKind::UpstreamLinkCreated)
                     .subject(&pending.link_user_id)
                     .with("provider", p.id.as_str())
                     .with("reason", r.code())
@@ -225,7 +226,7 @@ async fn confirm_identity(
         .await?;
     let meta = auditing::meta(req, Some(current));
     if link.is_none_or(|l| l.user_id != current.id()) {
-        let e = Event::failure("reauth")
+        let e = Event::failure(EventKind::Reauth)
             .subject(current.id())
             .with("method", "upstream")
             .with("provider", p.id.as_str())
@@ -244,7 +245,7 @@ async fn confirm_identity(
     session
         .insert(core_auth::sessions::keys::AUTH_TIME, ctx.now())
         .map_err(super::session_err)?;
-    let e = Event::success("reauth")
+    let e = Event::success(EventKind::Reauth)
         .subject(current.id())
         .with("method", "upstream")
         .with("provider", p.id.as_str());

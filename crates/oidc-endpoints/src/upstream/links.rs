@@ -2,6 +2,7 @@
 //! be added, and `POST /account/links/remove` (never the last way to sign
 //! in).
 
+use core_auth::audit::EventKind;
 use std::collections::HashMap;
 
 use actix_session::Session;
@@ -163,7 +164,7 @@ pub async fn remove(
         .await?;
     match result {
         Unlinked::Removed => {
-            let e = Event::success("upstream_link_removed")
+            let e = Event::success(EventKind::UpstreamLinkRemoved)
                 .subject(user.id())
                 .with("provider", form.provider.as_str());
             auditing::record(&ctx, auditing::meta(&req, Some(&user)), e).await;
@@ -173,7 +174,7 @@ pub async fn remove(
             )))
         }
         Unlinked::LastSignInMethod => {
-            let e = Event::new("upstream_link_removed", Outcome::Denied)
+            let e = Event::new(EventKind::UpstreamLinkRemoved, Outcome::Denied)
                 .subject(user.id())
                 .with("provider", form.provider.as_str())
                 .with("reason", "last_sign_in_method");

@@ -5,6 +5,7 @@
 //! first (RFC 6749 §4.1.2, RFC 9700 §4.5). A wrong PKCE verifier or
 //! redirect URI also uses the code up.
 
+use crate::audit::EventKind;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -69,7 +70,7 @@ pub fn exchange(
                 audit::record(
                     c,
                     meta,
-                    Event::failure("code_replayed")
+                    Event::failure(EventKind::CodeReplayed)
                         .subject(&row.user_id)
                         .client(&client.client_id)
                         .with("tokens_revoked", revoked),
@@ -135,7 +136,7 @@ pub fn exchange(
             audit::record(
                 c,
                 meta,
-                Event::success("token_issued")
+                Event::success(EventKind::TokenIssued)
                     .subject(&row.user_id)
                     .client(&client.client_id)
                     .with("grant_type", "authorization_code")

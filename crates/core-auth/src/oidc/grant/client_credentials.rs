@@ -4,6 +4,7 @@
 
 use super::{param, Params};
 use crate::actor::Actor;
+use crate::audit::EventKind;
 use crate::audit::{self, Event};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
@@ -61,7 +62,7 @@ pub fn exchange(
         audit::record(
             c,
             meta,
-            Event::success("token_issued")
+            Event::success(EventKind::TokenIssued)
                 .client(&client.client_id)
                 .with("grant_type", "client_credentials")
                 .with("scope", grant.scope.to_string()),

@@ -6,6 +6,7 @@
 //! the event is audited. Two concurrent refreshes with one token: the
 //! database lets exactly one mark it used; the other is treated as reuse.
 
+use crate::audit::EventKind;
 use serde_json::Value;
 
 use super::{param, Params};
@@ -120,7 +121,7 @@ pub fn exchange(
                 audit::record(
                     c,
                     meta,
-                    Event::failure("refresh_reuse_detected")
+                    Event::failure(EventKind::RefreshReuseDetected)
                         .subject(&row.user_id)
                         .client(&client.client_id)
                         .with("family_revoked", revoked),
@@ -153,7 +154,7 @@ pub fn exchange(
             audit::record(
                 c,
                 meta,
-                Event::success("token_refreshed")
+                Event::success(EventKind::TokenRefreshed)
                     .subject(&row.user_id)
                     .client(&client.client_id)
                     .with("scope", scope_for_audit.clone()),

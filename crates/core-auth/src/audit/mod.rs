@@ -13,6 +13,9 @@ use crate::db::schema::audit_log;
 use crate::db::DbConn;
 use crate::error::CoreResult;
 
+mod kind;
+pub use kind::EventKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -34,7 +37,7 @@ impl Outcome {
 /// One event.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub event: &'static str,
+    pub event: EventKind,
     pub outcome: Outcome,
     pub subject_user_id: Option<String>,
     pub client_id: Option<String>,
@@ -42,7 +45,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(event: &'static str, outcome: Outcome) -> Self {
+    pub fn new(event: EventKind, outcome: Outcome) -> Self {
         Event {
             event,
             outcome,
@@ -52,11 +55,11 @@ impl Event {
         }
     }
 
-    pub fn success(event: &'static str) -> Self {
+    pub fn success(event: EventKind) -> Self {
         Self::new(event, Outcome::Success)
     }
 
-    pub fn failure(event: &'static str) -> Self {
+    pub fn failure(event: EventKind) -> Self {
         Self::new(event, Outcome::Failure)
     }
 
@@ -70,8 +73,14 @@ impl Event {
         self
     }
 
-    /// Adds `key: value` to the detail object.
+    /// Adds `key: value` to the detail object. `key` must be one of the
+    /// event's declared fields ([`EventKind::fields`]; checked in debug builds).
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        debug_assert!(
+            self.event.fields().contains(&key),
+            "audit event {} declares no field {key}",
+            self.event
+        );
         if let Value::Object(m) = &mut self.detail {
             m.insert(key.to_string(), value.into());
         }
@@ -86,7 +95,7 @@ pub fn record(conn: &mut DbConn, meta: &Actor, e: Event, now: UnixTime) -> CoreR
     let client_id = e.client_id.as_ref().or(meta.actor_client_id.as_ref());
     tracing::info!(
         target: "audit",
-        event = e.event,
+        event = e.event.as_str(),
         outcome = e.outcome.as_str(),
         actor = meta.actor_user_id.as_deref().unwrap_or(""),
         subject = e.subject_user_id.as_deref().unwrap_or(""),
@@ -99,7 +108,7 @@ pub fn record(conn: &mut DbConn, meta: &Actor, e: Event, now: UnixTime) -> CoreR
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::at.eq(now),
-            audit_log::event.eq(e.event),
+            audit_log::event.eq(e.event.as_str()),
             audit_log::outcome.eq(e.outcome.as_str()),
             audit_log::actor_user_id.eq(&meta.actor_user_id),
             audit_log::subject_user_id.eq(&e.subject_user_id),
