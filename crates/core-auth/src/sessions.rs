@@ -239,6 +239,29 @@ pub fn update(
     })
 }
 
+/// The signed-in person (`actor`, in their session `sid`) ends that
+/// session: the session row, the tokens issued in it (offline grants
+/// survive) and the `session_ended` audit row (`how`: `sign_out`,
+/// `rp_initiated`), in one transaction. The cookie is the caller's.
+pub fn sign_out(conn: &mut DbConn, actor: &Actor, how: &str, now: UnixTime) -> CoreResult<()> {
+    write_tx(conn, |c| {
+        let sid = actor.session_id.as_deref().unwrap_or_default();
+        if !sid.is_empty() {
+            let mine = sessions::table
+                .filter(sessions::sid.eq(sid))
+                .filter(sessions::user_id.eq(&actor.actor_user_id));
+            if diesel::delete(mine).execute(c)? > 0 {
+                crate::oidc::tokens::revoke_for_session(c, sid, now)?;
+            }
+        }
+        let mut e = Event::success(EventKind::SessionEnded).with("how", how);
+        if let Some(u) = &actor.actor_user_id {
+            e = e.subject(u);
+        }
+        audit::record(c, actor, e, now)
+    })
+}
+
 pub fn delete(conn: &mut DbConn, key: &str) -> CoreResult<()> {
     diesel::delete(sessions::table.find(sha256_hex(key))).execute(conn)?;
     Ok(())

@@ -8,10 +8,12 @@ mod support;
 
 use std::collections::HashMap;
 
+use core_auth::actor::Actor;
 use core_auth::sealed_state::{self, Sealer};
 use core_auth::secret::random_token;
 use core_auth::server_secrets;
 use core_auth::sessions::{self, State, Timeouts};
+use support::oidc::{at_revoked, client, code, redeem, rt_row};
 use support::{signed_in_state, Env};
 
 const T: Timeouts = Timeouts {
@@ -220,6 +222,66 @@ fn beyond_the_cap_the_oldest_other_sessions_end() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].sid, "sid-3");
     assert_eq!(env.audit("session_ended").len(), 3);
+}
+
+#[test]
+fn signing_out_ends_the_session_its_tokens_and_writes_its_row() {
+    let env = Env::new();
+    let user = env.user("out@example.com", &[]);
+    let other = env.user("other@example.com", &[]);
+    let c = client(&env, true);
+    let mut conn = env.conn();
+    let here = sessions::create(
+        &mut conn,
+        &signed_in_state(&user.id, "sid-here", env.now()),
+        env.now(),
+        10,
+    )
+    .unwrap();
+    let there = sessions::create(
+        &mut conn,
+        &signed_in_state(&user.id, "sid-there", env.now()),
+        env.now(),
+        10,
+    )
+    .unwrap();
+    let t = redeem(&env, &c, &code(&env, &c, &user, "openid", "sid-here")).unwrap();
+    let kept = redeem(&env, &c, &code(&env, &c, &user, "openid", "sid-there")).unwrap();
+
+    // Someone else naming this session ends nothing of it.
+    let stranger = Actor::anonymous("192.0.2.9", "t").signed_in(&other.id, "sid-here", env.now());
+    sessions::sign_out(&mut conn, &stranger, "sign_out", env.now()).unwrap();
+    assert!(sessions::load(&mut conn, here.expose(), env.now(), T)
+        .unwrap()
+        .is_some());
+    assert!(!at_revoked(&env, &t.access_token));
+
+    env.advance(30);
+    let me =
+        Actor::anonymous("192.0.2.4", "test browser").signed_in(&user.id, "sid-here", env.now());
+    sessions::sign_out(&mut conn, &me, "rp_initiated", env.now()).unwrap();
+    assert_eq!(
+        sessions::load(&mut conn, here.expose(), env.now(), T).unwrap(),
+        None
+    );
+    let rt = t.refresh_token.expect("always_issue_refresh");
+    assert_eq!(rt_row(&env, &rt).revoked_at, Some(env.now()));
+    assert!(at_revoked(&env, &t.access_token));
+    // The account's other session and its tokens stay.
+    assert!(sessions::load(&mut conn, there.expose(), env.now(), T)
+        .unwrap()
+        .is_some());
+    assert!(!at_revoked(&env, &kept.access_token));
+
+    let ended = env.audit("session_ended");
+    assert_eq!(ended.len(), 2);
+    assert_eq!(ended[0].subject_user_id.as_deref(), Some(user.id.as_str()));
+    assert_eq!(ended[0].session_id.as_deref(), Some("sid-here"));
+    assert_eq!(
+        Env::detail(&ended[0]),
+        serde_json::json!({"how": "rp_initiated"})
+    );
+    assert_eq!(ended[1].subject_user_id.as_deref(), Some(other.id.as_str()));
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! Who is asking: extractors that read the session and load the user.
 
-use core_auth::audit::EventKind;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -170,8 +169,9 @@ pub fn is_admin(user: &CurrentUser) -> bool {
     user.user.roles.iter().any(|r| r == ROLE_ADMIN)
 }
 
-/// Ends a signed-in session: the tokens issued in it (offline grants
-/// survive) and the session itself.
+/// Ends a signed-in session (`core_auth::sessions::sign_out`: the session
+/// row, the tokens issued in it, its `session_ended` row, in one
+/// transaction) and forgets the cookie.
 pub async fn sign_out(
     ctx: &AppContext,
     session: &actix_session::Session,
@@ -179,17 +179,32 @@ pub async fn sign_out(
     how: &'static str,
 ) -> Result<(), PageError> {
     let now = ctx.now();
-    let sid = meta.session_id.clone().unwrap_or_default();
-    let user_id = meta.actor_user_id.clone();
-    if !sid.is_empty() {
-        ctx.db(move |c| core_auth::oidc::logout::end_session_tokens(c, &sid, now))
-            .await?;
-    }
+    ctx.db(move |c| core_auth::sessions::sign_out(c, &meta, how, now))
+        .await?;
     session.purge();
-    let mut e = core_auth::audit::Event::success(EventKind::SessionEnded).with("how", how);
-    if let Some(u) = user_id {
-        e = e.subject(u);
-    }
-    crate::auditing::record(ctx, meta, e).await;
     Ok(())
+}
+
+/// After a sign-in of `user_id` at `now` (`amr`: how): the new signed-in
+/// session `sid` ([`sign_in`]), counted in `/metrics`, and on to `next`
+/// (a local path, already checked) or the account page.
+#[allow(clippy::too_many_arguments)]
+pub fn signed_in(
+    ctx: &AppContext,
+    session: &actix_session::Session,
+    req: &HttpRequest,
+    user_id: &str,
+    sid: &str,
+    now: i64,
+    amr: &[String],
+    next: &str,
+) -> Result<actix_web::HttpResponse, PageError> {
+    let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+    sign_in(session, req, user_id, sid, now, &amr)?;
+    ctx.metrics.sign_in("success");
+    Ok(crate::util::see_other(if next.is_empty() {
+        "/account"
+    } else {
+        next
+    }))
 }

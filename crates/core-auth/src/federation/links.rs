@@ -6,10 +6,13 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde::Serialize;
 
+use crate::actor::Actor;
+use crate::audit::{self, Event, EventKind, Outcome};
 use crate::clock::UnixTime;
 use crate::db::schema::{federated_identities, users};
 use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
+use crate::service::Core;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = federated_identities)]
@@ -33,7 +36,7 @@ pub enum Linked {
     ProviderAlreadyLinked,
 }
 
-/// What [`remove`] did.
+/// What [`unlink`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unlinked {
     Removed,
@@ -187,40 +190,69 @@ pub fn sign_in_methods(
     Ok((hash.is_some(), links))
 }
 
-/// Removes the user's link with `provider`, unless it is their last way to
-/// sign in: without a password, another link to a provider in `usable`
-/// must remain. (A link to a provider that is gone or disabled can always
-/// be removed: it signs nobody in.)
-pub fn remove(
-    conn: &mut DbConn,
+/// The signed-in person (`actor`) removes their link with `provider`, on
+/// their account page, unless it is their last way to sign in: without a
+/// password, another link to an enabled provider must remain. (A link to a
+/// provider that is gone or disabled can always be removed: it signs
+/// nobody in.) The removal and its `upstream_link_removed` row (or the
+/// refusal's, outcome `denied`) are one transaction.
+pub fn unlink(
+    core: &Core<'_>,
+    actor: &Actor,
+    provider: &str,
+    now: UnixTime,
+) -> CoreResult<Unlinked> {
+    let user_id = actor
+        .actor_user_id
+        .as_deref()
+        .ok_or(CoreError::NotFound("user"))?;
+    let mut conn = core.conn()?;
+    write_tx(&mut conn, |c| {
+        let usable = super::store::usable_ids(c, core.config, core.kek())?;
+        let done = remove(c, user_id, provider, &usable)?;
+        let e = match done {
+            Unlinked::Removed => Event::success(EventKind::UpstreamLinkRemoved),
+            Unlinked::LastSignInMethod => {
+                Event::new(EventKind::UpstreamLinkRemoved, Outcome::Denied)
+                    .with("reason", "last_sign_in_method")
+            }
+            Unlinked::NotFound => return Ok(done),
+        };
+        let e = e.subject(user_id).with("provider", provider);
+        audit::record(c, actor, e, now)?;
+        Ok(done)
+    })
+}
+
+/// [`unlink`]'s rule and change, inside its transaction.
+fn remove(
+    c: &mut DbConn,
     user_id: &str,
     provider: &str,
     usable: &[String],
 ) -> CoreResult<Unlinked> {
-    write_tx(conn, |c| {
-        lock_user(c, user_id)?;
-        let (has_password, links) = sign_in_methods(c, user_id, usable)?;
-        let exists: i64 = federated_identities::table
+    lock_user(c, user_id)?;
+    let (has_password, links) = sign_in_methods(c, user_id, usable)?;
+    let exists: i64 = federated_identities::table
+        .filter(federated_identities::user_id.eq(user_id))
+        .filter(federated_identities::provider.eq(provider))
+        .count()
+        .get_result(c)?;
+    if exists == 0 {
+        return Ok(Unlinked::NotFound);
+    }
+    let others = links.iter().filter(|l| l.provider != provider).count();
+    let this_usable = usable.iter().any(|p| p == provider);
+    if this_usable && !has_password && others == 0 {
+        return Ok(Unlinked::LastSignInMethod);
+    }
+    diesel::delete(
+        federated_identities::table
             .filter(federated_identities::user_id.eq(user_id))
-            .filter(federated_identities::provider.eq(provider))
-            .count()
-            .get_result(c)?;
-        if exists == 0 {
-            return Ok(Unlinked::NotFound);
-        }
-        let others = links.iter().filter(|l| l.provider != provider).count();
-        let this_usable = usable.iter().any(|p| p == provider);
-        if this_usable && !has_password && others == 0 {
-            return Ok(Unlinked::LastSignInMethod);
-        }
-        diesel::delete(
-            federated_identities::table
-                .filter(federated_identities::user_id.eq(user_id))
-                .filter(federated_identities::provider.eq(provider)),
-        )
-        .execute(c)?;
-        Ok(Unlinked::Removed)
-    })
+            .filter(federated_identities::provider.eq(provider)),
+    )
+    .execute(c)?;
+    Ok(Unlinked::Removed)
 }
 
 /// Removes a link whatever remains (an administrator's action; the user

@@ -11,8 +11,6 @@ use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
-use crate::secret::Secret;
-use crate::service::Core;
 use crate::users;
 
 use super::identity::UpstreamIdentity;
@@ -22,8 +20,9 @@ use super::provider::UpstreamProvider;
 /// Why the flow was started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    /// From the sign-in page.
-    SignIn,
+    /// From the sign-in page; a sign-in starts the session with public id
+    /// `sid` (its rows carry it).
+    SignIn { sid: String },
     /// From the account page of this signed-in user: add a link.
     Link { user_id: String },
 }
@@ -124,7 +123,7 @@ fn name_for(id: &UpstreamIdentity, email: &str) -> String {
 /// signed-in user asked for it), `verified_email` (both sides vouch for the
 /// address of an existing account), `new_account` (the account was created
 /// from this identity: no address was matched).
-fn record_link(
+pub(super) fn record_link(
     c: &mut DbConn,
     actor: &Actor,
     user_id: &str,
@@ -149,7 +148,10 @@ fn record_link(
 
 /// Decides what `id`, just validated, means, and writes the link or the new
 /// account that decision needs, with their audit rows, in one transaction.
-pub fn resolve(
+/// A refusal changes nothing and is audited all the same: as a failed
+/// `sign_in` (method `upstream`), or a failed `upstream_link_created` when
+/// the signed-in person was adding a link.
+pub(super) fn resolve(
     conn: &mut DbConn,
     actor: &Actor,
     p: &UpstreamProvider,
@@ -157,28 +159,59 @@ pub fn resolve(
     mode: &Mode,
     now: UnixTime,
 ) -> CoreResult<Resolution> {
-    if let Err(r) = check_domain(p, id) {
-        return Ok(Resolution::Refused(r));
-    }
+    // A sign-in's rows carry the session it starts; a link's, the
+    // session it was asked from.
+    let acting = match mode {
+        Mode::SignIn { sid } => Actor {
+            session_id: Some(sid.clone()),
+            ..actor.clone()
+        },
+        Mode::Link { .. } => actor.clone(),
+    };
     write_tx(conn, |c| {
-        let r = decide(c, actor, p, id, mode, now)?;
-        if let Resolution::SignIn { user_id, .. } = &r {
-            let who = Actor {
-                actor_user_id: Some(user_id.clone()),
-                ..actor.clone()
-            };
-            audit::record(
-                c,
-                &who,
-                Event::success(EventKind::SignIn)
+        let r = match check_domain(p, id) {
+            Err(refused) => Resolution::Refused(refused),
+            Ok(()) => decide(c, &acting, p, id, mode, now)?,
+        };
+        match (&r, mode) {
+            (Resolution::SignIn { user_id, .. }, _) => {
+                let who = Actor {
+                    actor_user_id: Some(user_id.clone()),
+                    ..acting.clone()
+                };
+                audit::record(
+                    c,
+                    &who,
+                    Event::success(EventKind::SignIn)
+                        .subject(user_id)
+                        .with("method", "upstream")
+                        .with("provider", p.id.as_str()),
+                    now,
+                )?;
+            }
+            (Resolution::Refused(why), Mode::SignIn { .. }) => {
+                audit::record(c, actor, failed(&p.id, why.code()), now)?;
+            }
+            (Resolution::Refused(why), Mode::Link { user_id }) => {
+                let e = Event::failure(EventKind::UpstreamLinkCreated)
                     .subject(user_id)
-                    .with("method", "upstream")
-                    .with("provider", p.id.as_str()),
-                now,
-            )?;
+                    .with("provider", p.id.as_str())
+                    .with("reason", why.code());
+                audit::record(c, actor, e, now)?;
+            }
+            _ => {}
         }
         Ok(r)
     })
+}
+
+/// The audit row of a sign-in through provider `provider` that did not
+/// happen (`reason`: why).
+pub fn failed(provider: &str, reason: &str) -> Event {
+    Event::failure(EventKind::SignIn)
+        .with("method", "upstream")
+        .with("provider", provider)
+        .with("reason", reason)
 }
 
 /// [`resolve`]'s decision, inside its transaction.
@@ -198,7 +231,7 @@ fn decide(
                     Ok(Resolution::Linked)
                 }
                 Mode::Link { .. } => Ok(Resolution::Refused(Refusal::LinkedToAnotherUser)),
-                Mode::SignIn => {
+                Mode::SignIn { .. } => {
                     let user =
                         users::find_by_id(c, &link.user_id)?.ok_or(CoreError::NotFound("user"))?;
                     if user.disabled {
@@ -314,78 +347,4 @@ fn decide(
             )),
         }
     }
-}
-
-/// What [`confirm_with_password`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmed {
-    /// Linked; sign the user in.
-    Linked { user_id: String },
-    /// The provider's rules refuse this identity (or the link exists).
-    Refused(Refusal),
-    /// The password check refused (wrong, disabled account, throttled).
-    Password(crate::signin::Refusal),
-}
-
-/// Links `id` to the account `user_id` after the person proved they hold
-/// that account by giving its password: the provider's rules first, then
-/// the one password check (the account's sign-in throttle, audited as
-/// `sign_in` with method `upstream_link`), then the link and its
-/// `upstream_link_created` row (`how` `password`) in one transaction.
-#[allow(clippy::too_many_arguments)]
-pub fn confirm_with_password(
-    core: &Core<'_>,
-    actor: &Actor,
-    p: &UpstreamProvider,
-    id: &UpstreamIdentity,
-    user_id: &str,
-    password: &Secret,
-    now: UnixTime,
-) -> CoreResult<Confirmed> {
-    let user =
-        users::find_by_id(&mut *core.conn()?, user_id)?.ok_or(CoreError::NotFound("user"))?;
-    let method = || {
-        Event::failure(EventKind::SignIn)
-            .subject(&user.id)
-            .with("method", "upstream_link")
-            .with("provider", p.id.as_str())
-    };
-    if let Err(r) = check_domain(p, id) {
-        audit::record(
-            &mut *core.conn()?,
-            actor,
-            method().with("reason", r.code()),
-            now,
-        )?;
-        return Ok(Confirmed::Refused(r));
-    }
-    let attempt = crate::signin::Attempt {
-        email: &user.email,
-        password,
-        event: EventKind::SignIn,
-        detail: vec![
-            ("method", "upstream_link".into()),
-            ("provider", p.id.as_str().into()),
-        ],
-    };
-    match crate::signin::check_password(core, actor, &attempt, now)? {
-        Ok(u) if u.id == user.id => {}
-        Ok(_) => return Ok(Confirmed::Password(crate::signin::Refusal::Wrong)),
-        Err(r) => return Ok(Confirmed::Password(r)),
-    }
-    let mut pooled = core.conn()?;
-    write_tx(&mut pooled, |c| {
-        let refused = match links::create(c, &p.id, &id.subject, &user.id, &id.email, now)? {
-            Linked::Created(_) => {
-                record_link(c, actor, &user.id, &p.id, "password", now)?;
-                return Ok(Confirmed::Linked {
-                    user_id: user.id.clone(),
-                });
-            }
-            Linked::LinkedToAnotherUser => Refusal::LinkedToAnotherUser,
-            Linked::ProviderAlreadyLinked => Refusal::ProviderAlreadyLinked,
-        };
-        audit::record(c, actor, method().with("reason", refused.code()), now)?;
-        Ok(Confirmed::Refused(refused))
-    })
 }

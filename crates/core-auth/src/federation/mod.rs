@@ -6,6 +6,8 @@
 //! is `oidc_endpoints::upstream`.
 
 pub mod check;
+pub mod confirm;
+pub mod finish;
 pub mod identity;
 pub mod links;
 pub mod login;

@@ -3,10 +3,12 @@
 
 use diesel::prelude::*;
 
+use crate::actor::Actor;
+use crate::audit::{self, Event, EventKind};
 use crate::clock::UnixTime;
 use crate::db::schema::authorization_codes;
-use crate::db::DbConn;
-use crate::error::CoreResult;
+use crate::db::{write_tx, DbConn};
+use crate::error::{CoreError, CoreResult};
 use crate::secret::{random_token, sha256_hex, Secret};
 
 /// What a code is bound to.
@@ -48,13 +50,33 @@ pub struct CodeRow {
     pub used_at: Option<UnixTime>,
 }
 
-/// Stores a new code and returns it (the only time it exists in clear).
+/// Issues a code to the application for the signed-in person (`actor`):
+/// stores it with its `code_issued` audit row in one transaction, and
+/// returns it (the only time it exists in clear).
 pub fn issue(
     conn: &mut DbConn,
+    actor: &Actor,
     b: &CodeBinding,
     lifetime: i64,
     now: UnixTime,
 ) -> CoreResult<Secret> {
+    write_tx(conn, |c| {
+        let code = store(c, b, lifetime, now)?;
+        audit::record(
+            c,
+            actor,
+            Event::success(EventKind::CodeIssued)
+                .subject(&b.user_id)
+                .client(&b.client_id)
+                .with("scope", b.scope.as_str()),
+            now,
+        )?;
+        Ok::<_, CoreError>(code)
+    })
+}
+
+/// Stores a new code.
+fn store(conn: &mut DbConn, b: &CodeBinding, lifetime: i64, now: UnixTime) -> CoreResult<Secret> {
     let code = random_token();
     diesel::insert_into(authorization_codes::table)
         .values((

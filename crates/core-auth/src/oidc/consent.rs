@@ -3,10 +3,12 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::actor::Actor;
+use crate::audit::{self, Event, EventKind};
 use crate::clock::UnixTime;
 use crate::db::schema::{clients, consents};
 use crate::db::DbConn;
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::oidc::scopes::ScopeSet;
 
 /// The scopes `user_id` has granted `client_id`.
@@ -19,14 +21,20 @@ pub fn granted(conn: &mut DbConn, user_id: &str, client_id: &str) -> CoreResult<
     Ok(s.map(|s| ScopeSet::parse(&s)).unwrap_or_default())
 }
 
-/// Adds `scopes` to what the user has granted the client.
+/// The signed-in person (`actor`) allows `client_id` the `scopes` it asked
+/// for: added to what they granted it before, with the `consent_granted`
+/// audit row, in one transaction.
 pub fn grant(
     conn: &mut DbConn,
-    user_id: &str,
+    actor: &Actor,
     client_id: &str,
     scopes: &ScopeSet,
     now: UnixTime,
 ) -> CoreResult<()> {
+    let user_id = actor
+        .actor_user_id
+        .as_deref()
+        .ok_or(CoreError::NotFound("user"))?;
     crate::db::write_tx(conn, |c| {
         let existing = granted(c, user_id, client_id)?;
         let all = existing.union(scopes).to_string();
@@ -44,7 +52,15 @@ pub fn grant(
                 ))
                 .execute(c)?;
         }
-        Ok(())
+        audit::record(
+            c,
+            actor,
+            Event::success(EventKind::ConsentGranted)
+                .subject(user_id)
+                .client(client_id)
+                .with("scope", scopes.to_string()),
+            now,
+        )
     })
 }
 

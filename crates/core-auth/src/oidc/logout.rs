@@ -1,12 +1,10 @@
-//! RP-Initiated Logout 1.0 and `id_token_hint` handling.
+//! RP-Initiated Logout 1.0 and `id_token_hint` handling. (Ending the
+//! session itself, with its tokens and audit row, is
+//! [`crate::sessions::sign_out`].)
 
 use serde_json::Value;
 
-use crate::clock::UnixTime;
-use crate::db::DbConn;
-use crate::error::CoreResult;
 use crate::keys::KeyRing;
-use crate::oidc::tokens;
 
 /// What a verified `id_token_hint` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,11 +56,4 @@ pub fn parse_id_token_hint(
             .and_then(Value::as_str)
             .map(str::to_string),
     })
-}
-
-/// Ends what a browser session holds: its refresh families (offline_access
-/// grants survive) and the access tokens issued in it. The caller deletes
-/// the session itself.
-pub fn end_session_tokens(conn: &mut DbConn, sid: &str, now: UnixTime) -> CoreResult<usize> {
-    tokens::revoke_for_session(conn, sid, now)
 }

@@ -49,7 +49,8 @@ pub fn code(env: &Env, client: &Client, user: &User, scope: &str, sid: &str) -> 
         sid: sid.into(),
     };
     let lifetime = env.config.tokens.authorization_code_lifetime_secs;
-    codes::issue(&mut env.conn(), &b, lifetime, env.now()).expect("code")
+    let actor = Actor::anonymous("192.0.2.8", "test browser").signed_in(&user.id, sid, env.now());
+    codes::issue(&mut env.conn(), &actor, &b, lifetime, env.now()).expect("code")
 }
 
 fn rp() -> Actor {

@@ -8,8 +8,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use core_auth::audit::EventKind;
-use core_auth::audit::{Event, Outcome};
+use core_auth::audit::{Event, EventKind, Outcome};
 use core_auth::clients::{self, Client};
 use core_auth::oidc::authorize::{
     self as authz, AuthzError, AuthzRequest, HintCheck, Next, SessionInfo,
@@ -261,18 +260,10 @@ async fn issue(
         sid: user.sid.clone(),
     };
     let lifetime = ctx.config.tokens.authorization_code_lifetime_secs;
+    let actor = auditing::meta(req, Some(user));
     let code = ctx
-        .db(move |c| codes::issue(c, &binding, lifetime, now))
+        .db(move |c| codes::issue(c, &actor, &binding, lifetime, now))
         .await?;
-    auditing::record(
-        ctx,
-        auditing::meta(req, Some(user)),
-        Event::success(EventKind::CodeIssued)
-            .subject(user.id())
-            .client(&request.client_id)
-            .with("scope", request.scope.to_string()),
-    )
-    .await;
     Ok(respond::code(
         request.response_mode,
         &request.redirect_uri,
@@ -415,22 +406,10 @@ async fn consent_submit(
             &issuer,
         ));
     }
-    let (uid, cid, scope) = (
-        user.id().to_string(),
-        request.client_id.clone(),
-        request.scope.clone(),
-    );
-    ctx.db(move |c| consent::grant(c, &uid, &cid, &scope, now))
+    let (cid, scope) = (request.client_id.clone(), request.scope.clone());
+    let actor = auditing::meta(&req, Some(&user));
+    ctx.db(move |c| consent::grant(c, &actor, &cid, &scope, now))
         .await?;
-    auditing::record(
-        &ctx,
-        auditing::meta(&req, Some(&user)),
-        Event::success(EventKind::ConsentGranted)
-            .subject(user.id())
-            .client(&request.client_id)
-            .with("scope", request.scope.to_string()),
-    )
-    .await;
     let info = SessionInfo {
         user_id: user.id().to_string(),
         auth_time: user.auth_time,

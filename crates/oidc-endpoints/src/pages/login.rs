@@ -1,35 +1,24 @@
-//! Sign-in. One message and one status for an unknown email and a wrong
-//! password, and the same time spent on both (see `users::authenticate`).
+//! Sign-in with a password: `core_auth::signin::with_password` checks it
+//! (throttle, bcrypt or the same time on a dummy hash, audit); this page
+//! starts the session or shows the form again.
+
+mod form;
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use askama::Template;
 use core_auth::secret::Secret;
-use core_auth::signin::{self, Refusal};
+use core_auth::signin;
 use serde::Deserialize;
 
+use self::form::Filled;
 use crate::auditing;
 use crate::context::AppContext;
 use crate::csrf;
 use crate::errors::PageError;
 use crate::form::Form;
 use crate::identity::{self, MaybeUser};
-use crate::pages::Layout;
-use crate::util::{local_path, render, see_other};
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    layout: Layout,
-    csrf: String,
-    email: String,
-    next: String,
-    error: Option<String>,
-    notice: Option<String>,
-    /// "Sign in with ..." buttons, one per enabled upstream provider.
-    providers: Vec<crate::upstream::pages::ProviderButton>,
-}
+use crate::util::{local_path, see_other};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -57,36 +46,28 @@ pub async fn show(
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let next = local_path(&q.next).unwrap_or_default();
-    let reauth = q.prompt == "login";
-    let mut email: String = q.login_hint.chars().take(254).collect();
-    let mut notice = q
-        .signed_out
-        .as_ref()
-        .map(|_| "You have signed out.".to_string());
-    if let Some(u) = &user.0 {
-        if !reauth {
-            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
-        }
-        if email.is_empty() {
-            email = u.user.user.email.clone();
-        }
-        notice = Some("Please enter your password again to continue.".into());
-    }
-    let providers = crate::upstream::pages::buttons(&crate::upstream::enabled(&ctx).await?, &next);
-    let page = LoginPage {
-        layout: Layout::anonymous("Sign in"),
-        csrf: csrf::token(&session)?,
-        email,
+    let mut f = Filled {
+        email: q.login_hint.clone(),
+        notice: q.signed_out.as_ref().map(|_| "You have signed out.".into()),
         next,
         error: None,
-        notice,
-        providers,
     };
-    Ok(render(StatusCode::OK, &page))
+    if let Some(u) = &user.0 {
+        if q.prompt != "login" {
+            return Ok(see_other(if f.next.is_empty() {
+                "/account"
+            } else {
+                &f.next
+            }));
+        }
+        if f.email.is_empty() {
+            f.email = u.user.user.email.clone();
+        }
+        f.notice = Some("Please enter your password again to continue.".into());
+    }
+    form::page(&ctx, &session, StatusCode::OK, f).await
 }
 
-/// Checks the password (`core_auth::signin::with_password`: throttle,
-/// bcrypt, audit) and signs in, or shows the form again with the email.
 pub async fn submit(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
@@ -94,56 +75,33 @@ pub async fn submit(
     form: Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
-    let form = form.into_inner();
-    let next = local_path(&form.next).unwrap_or_default();
-    let now = ctx.now();
-    let actor = auditing::meta(&req, None);
-    let (email, password) = (form.email.clone(), form.password);
+    let LoginForm {
+        email,
+        password,
+        next,
+        ..
+    } = form.into_inner();
+    let next = local_path(&next).unwrap_or_default();
+    let (now, actor, address) = (ctx.now(), auditing::meta(&req, None), email.clone());
     let checked = ctx
-        .call(move |core| signin::with_password(core, &actor, &email, &password, now))
+        .call(move |core| signin::with_password(core, &actor, &address, &password, now))
         .await?;
     let refusal = match checked {
         Ok(user) => {
-            ctx.metrics.sign_in("success");
-            identity::sign_in(
-                &session,
-                &req,
-                &user.id,
-                &identity::new_sid(),
-                now,
-                &["pwd"],
-            )?;
-            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+            let (sid, amr) = (identity::new_sid(), ["pwd".to_string()]);
+            return identity::signed_in(&ctx, &session, &req, &user.id, &sid, now, &amr, &next);
         }
         Err(r) => r,
     };
     ctx.metrics.sign_in(refusal.reason());
-    let (status, message) = match refusal {
-        Refusal::Disabled => (
-            StatusCode::FORBIDDEN,
-            "This account is disabled. Contact your administrator if you think this is a mistake."
-                .to_string(),
-        ),
-        Refusal::Wrong => (
-            StatusCode::UNAUTHORIZED,
-            "Incorrect email or password.".to_string(),
-        ),
-        Refusal::Throttled { retry_after } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            identity::throttled_message("this address", retry_after),
-        ),
-    };
-    let providers = crate::upstream::pages::buttons(&crate::upstream::enabled(&ctx).await?, &next);
-    let page = LoginPage {
-        layout: Layout::anonymous("Sign in"),
-        csrf: csrf::token(&session)?,
-        email: form.email.chars().take(254).collect(),
+    let (status, message) = form::refused(refusal);
+    let f = Filled {
+        email,
         next,
         error: Some(message),
         notice: None,
-        providers,
     };
-    let mut resp = render(status, &page);
+    let mut resp = form::page(&ctx, &session, status, f).await?;
     identity::retry_after(&mut resp, refusal);
     Ok(resp)
 }

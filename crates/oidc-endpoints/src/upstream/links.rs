@@ -2,12 +2,10 @@
 //! be added, and `POST /account/links/remove` (never the last way to sign
 //! in).
 
-use core_auth::audit::EventKind;
 use std::collections::HashMap;
 
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
-use core_auth::audit::{Event, Outcome};
 use core_auth::federation::links::{self, Unlinked};
 use core_auth::federation::store;
 use serde::Deserialize;
@@ -145,7 +143,7 @@ pub struct RemoveForm {
     provider: String,
 }
 
-/// `POST /account/links/remove`.
+/// `POST /account/links/remove` (`core_auth::federation::links::unlink`).
 pub async fn remove(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
@@ -154,33 +152,14 @@ pub async fn remove(
     form: Form<RemoveForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
-    let (cfg, keys) = (ctx.config.clone(), ctx.keys.clone());
-    let (uid, provider) = (user.id().to_string(), form.provider.clone());
+    let (actor, now) = (auditing::meta(&req, Some(&user)), ctx.now());
+    let provider = form.provider.clone();
     let result = ctx
-        .db(move |c| {
-            let usable = store::usable_ids(c, &cfg, keys.kek())?;
-            links::remove(c, &uid, &provider, &usable)
-        })
+        .call(move |core| links::unlink(core, &actor, &provider, now))
         .await?;
-    match result {
-        Unlinked::Removed => {
-            let e = Event::success(EventKind::UpstreamLinkRemoved)
-                .subject(user.id())
-                .with("provider", form.provider.as_str());
-            auditing::record(&ctx, auditing::meta(&req, Some(&user)), e).await;
-            Ok(see_other(&format!(
-                "/account?unlinked={}",
-                urlencode(&form.provider)
-            )))
-        }
-        Unlinked::LastSignInMethod => {
-            let e = Event::new(EventKind::UpstreamLinkRemoved, Outcome::Denied)
-                .subject(user.id())
-                .with("provider", form.provider.as_str())
-                .with("reason", "last_sign_in_method");
-            auditing::record(&ctx, auditing::meta(&req, Some(&user)), e).await;
-            Ok(see_other("/account?link_error=last"))
-        }
-        Unlinked::NotFound => Ok(see_other("/account")),
-    }
+    Ok(match result {
+        Unlinked::Removed => see_other(&format!("/account?unlinked={}", urlencode(&form.provider))),
+        Unlinked::LastSignInMethod => see_other("/account?link_error=last"),
+        Unlinked::NotFound => see_other("/account"),
+    })
 }

@@ -1,0 +1,79 @@
+//! The sign-in form as the page shows it: filled in again after a refusal,
+//! with what the refusal says and the provider buttons.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+use core_auth::signin::Refusal;
+
+use crate::context::AppContext;
+use crate::csrf;
+use crate::errors::PageError;
+use crate::identity;
+use crate::pages::Layout;
+use crate::upstream::pages::{buttons, ProviderButton};
+use crate::util::render;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+    /// "Sign in with ..." buttons, one per enabled upstream provider.
+    providers: Vec<ProviderButton>,
+}
+
+/// What the form shows besides its fields' labels.
+#[derive(Debug, Default)]
+pub struct Filled {
+    pub email: String,
+    /// A local path to continue to after signing in.
+    pub next: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// The sign-in page with `f`, answered with `status`.
+pub async fn page(
+    ctx: &AppContext,
+    session: &Session,
+    status: StatusCode,
+    f: Filled,
+) -> Result<HttpResponse, PageError> {
+    let providers = buttons(&crate::upstream::enabled(ctx).await?, &f.next);
+    let page = LoginPage {
+        layout: Layout::anonymous("Sign in"),
+        csrf: csrf::token(session)?,
+        email: f.email.chars().take(254).collect(),
+        next: f.next,
+        error: f.error,
+        notice: f.notice,
+        providers,
+    };
+    Ok(render(status, &page))
+}
+
+/// The status and message of a refused password: one message and one
+/// status for an unknown address and a wrong password.
+pub fn refused(r: Refusal) -> (StatusCode, String) {
+    match r {
+        Refusal::Disabled => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled. Contact your administrator if you think this is a mistake."
+                .to_string(),
+        ),
+        Refusal::Wrong => (
+            StatusCode::UNAUTHORIZED,
+            "Incorrect email or password.".to_string(),
+        ),
+        Refusal::Throttled { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            identity::throttled_message("this address", retry_after),
+        ),
+    }
+}
