@@ -68,9 +68,8 @@ fn reset_link(env: &Env, user: &User) -> String {
 
 fn complete(env: &Env, token: &str, password: &str) -> Reset {
     accounts::reset_password(
-        &env.pool,
-        &env.passwords,
-        env.core().mailer(),
+        &env.core(),
+        &visitor(),
         token,
         &Secret::new(password),
         env.now(),
@@ -254,9 +253,8 @@ fn a_link_expires_and_a_newer_one_voids_it() {
 
     // A password the policy refuses does not use the link up.
     let e = accounts::reset_password(
-        &env.pool,
-        &env.passwords,
-        env.core().mailer(),
+        &env.core(),
+        &visitor(),
         &second,
         &Secret::new("short"),
         env.now(),

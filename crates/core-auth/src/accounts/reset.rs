@@ -19,8 +19,8 @@ use crate::email_tokens::{self, Purpose, TokenRow};
 use crate::error::{CoreError, CoreResult, ValidationErrors};
 use crate::mail::{self, outbox};
 use crate::oidc::tokens;
-use crate::password::Passwords;
 use crate::secret::Secret;
+use crate::service::Core;
 use crate::{sessions, throttle, users};
 
 /// What a password-reset request did (the person sees the same page for
@@ -195,16 +195,17 @@ pub enum Reset {
 
 /// Sets a new password from a reset link: the link is used up, every other
 /// link voided, every session and refresh token of the user ended (offline
-/// grants too unless configured otherwise), and a notice mailed.
+/// grants too unless configured otherwise), a notice mailed, and the
+/// `password_reset_completed` row written, in one transaction.
 pub fn reset_password(
-    pool: &DbPool,
-    pw: &Passwords,
-    m: Mailer<'_>,
+    core: &Core<'_>,
+    actor: &Actor,
     token: &str,
     new_password: &Secret,
     now: UnixTime,
 ) -> CoreResult<Reset> {
-    let Some(row) = check_reset_link(pool, token, now)? else {
+    let (pw, m) = (core.passwords, core.mailer());
+    let Some(row) = check_reset_link(core.pool, token, now)? else {
         return Ok(Reset::InvalidLink);
     };
     if let Some(msg) = pw.policy_violation(new_password.expose(), &row.email) {
@@ -213,7 +214,7 @@ pub fn reset_password(
         return Err(CoreError::Validation(v));
     }
     let hash = pw.hash(new_password.expose())?;
-    let mut conn = pool.get()?;
+    let mut conn = core.conn()?;
     write_tx(&mut conn, |c| {
         let Some(row) = email_tokens::consume(c, token, Purpose::Reset, now)? else {
             return Ok(Reset::InvalidLink);
@@ -239,6 +240,12 @@ pub fn reset_password(
             c,
             m.kek,
             &mail::password_changed(m.config, &user.email, &user.name)?,
+            now,
+        )?;
+        audit::record(
+            c,
+            actor,
+            Event::success(EventKind::PasswordResetCompleted).subject(&user.id),
             now,
         )?;
         Ok(Reset::Done { user_id: user.id })

@@ -61,10 +61,10 @@ catalogue! {
         "A password was set with a reset link; the account's sessions end.",
         [];
     PasswordChanged = "password_changed",
-        "A signed-in person changed their password.",
+        "A signed-in person changed their password; a failure is their current password refused (`bad_credentials`, or `throttled` by the account's sign-in throttle).",
         ["reason", "failures_in_window"];
     EmailChangeRequested = "email_change_requested",
-        "A signed-in person asked to change their address; a link goes to the new one.",
+        "A signed-in person asked to change their address; a link goes to the new one. A failure is their password refused (`bad_credentials`, or `throttled` by the account's sign-in throttle).",
         ["reason", "failures_in_window"];
     EmailChanged = "email_changed",
         "An address change was confirmed with the mailed link.",

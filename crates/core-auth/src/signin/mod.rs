@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::actor::Actor;
 use crate::audit::{self, Event, Outcome};
 use crate::clock::UnixTime;
-use crate::db::write_tx;
+use crate::db::{write_tx, DbConn};
 use crate::error::{CoreError, CoreResult};
 use crate::secret::Secret;
 use crate::service::Core;
@@ -65,6 +65,30 @@ pub fn check_password(
     a: &Attempt<'_>,
     now: UnixTime,
 ) -> CoreResult<Result<User, Refusal>> {
+    check_password_then(core, actor, a, now, |c, user| {
+        audit::record(
+            c,
+            actor,
+            with_detail(Event::success(a.event), &a.detail).subject(&user.id),
+            now,
+        )?;
+        Ok(user.clone())
+    })
+}
+
+/// The one password check ([`check_password`]: the same throttle, refusals
+/// and failure rows) for a password asked before a change: on success,
+/// `then` makes the change and writes its audit row (event `a.event`,
+/// success) in the transaction that clears the throttle, so the change
+/// and its row happen together or not at all. An error from `then` undoes
+/// the whole transaction.
+pub fn check_password_then<T>(
+    core: &Core<'_>,
+    actor: &Actor,
+    a: &Attempt<'_>,
+    now: UnixTime,
+    then: impl FnOnce(&mut DbConn, &User) -> CoreResult<T>,
+) -> CoreResult<Result<T, Refusal>> {
     let rule = Rule::sign_in(&core.config.throttle);
     {
         let mut conn = core.conn()?;
@@ -82,16 +106,11 @@ pub fn check_password(
     let mut conn = core.conn()?;
     match result {
         Ok(user) => {
-            write_tx(&mut conn, |c| {
+            let done = write_tx(&mut conn, |c| {
                 throttle::clear(c, Kind::SignIn, a.email)?;
-                audit::record(
-                    c,
-                    actor,
-                    with_detail(Event::success(a.event), &a.detail).subject(&user.id),
-                    now,
-                )
+                then(c, &user)
             })?;
-            Ok(Ok(user))
+            Ok(Ok(done))
         }
         Err(e @ (CoreError::InvalidCredentials | CoreError::AccountDisabled)) => {
             let refusal = if matches!(e, CoreError::AccountDisabled) {

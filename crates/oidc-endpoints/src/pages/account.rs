@@ -4,7 +4,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use core_auth::audit::EventKind;
+use core_auth::accounts;
 use core_auth::oidc::consent::{self, ConsentInfo};
 use core_auth::sessions::keys;
 use serde::Deserialize;
@@ -126,19 +126,9 @@ pub async fn withdraw_consent(
     form: Form<WithdrawForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
-    let (uid, cid, now) = (user.id().to_string(), form.client_id.clone(), ctx.now());
-    let existed = ctx
-        .db(move |c| consent::withdraw(c, &uid, &cid, now))
+    let (cid, now) = (form.client_id.clone(), ctx.now());
+    let actor = crate::auditing::meta(&req, Some(&user));
+    ctx.call(move |core| accounts::withdraw_consent(core, &actor, &cid, now))
         .await?;
-    if existed {
-        crate::auditing::record(
-            &ctx,
-            crate::auditing::meta(&req, Some(&user)),
-            core_auth::audit::Event::success(EventKind::ConsentWithdrawn)
-                .subject(user.id())
-                .client(&form.client_id),
-        )
-        .await;
-    }
     Ok(see_other("/account?withdrawn=1"))
 }

@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::accounts::{self, Resend, Reset, Verify};
-use core_auth::audit::EventKind;
 use core_auth::secret::Secret;
 use core_auth::CoreError;
 use serde::Deserialize;
@@ -81,30 +80,14 @@ pub async fn verify(
     ctx: web::Data<AppContext>,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let token = q.token.clone();
-    let now = ctx.now();
+    let (token, now) = (q.token.clone(), ctx.now());
+    let actor = crate::auditing::meta(&req, None);
     let outcome = ctx
-        .run(move |ctx| accounts::verify(&ctx.pool, ctx.mailer(), &token, now))
+        .call(move |core| accounts::verify(core, &actor, &token, now))
         .await?;
     Ok(match outcome {
-        Verify::Verified { user_id } => {
-            crate::auditing::record(
-                &ctx,
-                crate::auditing::meta(&req, None),
-                core_auth::audit::Event::success(EventKind::EmailVerified).subject(&user_id),
-            )
-            .await;
-            notice(StatusCode::OK, "Email address confirmed", &["Thank you: your email address is verified."], Some(("Continue", "/account")))
-        }
-        Verify::EmailChanged { user_id, .. } => {
-            crate::auditing::record(
-                &ctx,
-                crate::auditing::meta(&req, None),
-                core_auth::audit::Event::success(EventKind::EmailChanged).subject(&user_id),
-            )
-            .await;
-            notice(StatusCode::OK, "Email address changed", &["Your account now uses your new email address."], Some(("Continue", "/account")))
-        }
+        Verify::Verified { .. } => notice(StatusCode::OK, "Email address confirmed", &["Thank you: your email address is verified."], Some(("Continue", "/account"))),
+        Verify::EmailChanged { .. } => notice(StatusCode::OK, "Email address changed", &["Your account now uses your new email address."], Some(("Continue", "/account"))),
         Verify::Taken => notice(
             StatusCode::CONFLICT,
             "Address already in use",
@@ -282,27 +265,12 @@ pub async fn reset_submit(
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
     let (token, password, now) = (form.token.clone(), form.password, ctx.now());
+    let actor = crate::auditing::meta(&req, None);
     let result = ctx
-        .run(move |ctx| {
-            accounts::reset_password(
-                &ctx.pool,
-                &ctx.passwords,
-                ctx.mailer(),
-                &token,
-                &password,
-                now,
-            )
-        })
+        .call(move |core| accounts::reset_password(core, &actor, &token, &password, now))
         .await;
     match result {
-        Ok(Reset::Done { user_id }) => {
-            crate::auditing::record(
-                &ctx,
-                crate::auditing::meta(&req, None),
-                core_auth::audit::Event::success(EventKind::PasswordResetCompleted)
-                    .subject(&user_id),
-            )
-            .await;
+        Ok(Reset::Done { .. }) => {
             // This browser's session (if any) was one of those ended.
             session.purge();
             Ok(notice(

@@ -58,8 +58,19 @@ pub fn mount(t: &mut crate::routes::Table) {
         .get("/account/profile", profile::show)
         .post("/account/profile", profile::submit)
         .get("/account/security", security::show)
-        .post("/account/password", security::change_password)
-        .post("/account/email", security::change_email)
+        // Password checks: the per-IP limit of sign-in, as on /login.
+        .add(
+            Method::POST,
+            "/account/password",
+            sign_in,
+            security::change_password,
+        )
+        .add(
+            Method::POST,
+            "/account/email",
+            sign_in,
+            security::change_email,
+        )
         .get("/verify-email", email::verify)
         .add(Method::POST, "/verify-email/resend", resend, email::resend)
         .add(Method::GET, "/forgot-password", forgot, email::forgot_show)

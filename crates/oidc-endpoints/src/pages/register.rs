@@ -5,8 +5,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use core_auth::accounts::{self, Registered};
-use core_auth::audit::EventKind;
+use core_auth::accounts;
 use core_auth::error::ValidationErrors;
 use core_auth::secret::Secret;
 use core_auth::users::NewUser;
@@ -113,25 +112,14 @@ pub async fn submit(
         roles: vec![],
         email_verified: false,
     };
+    let actor = crate::auditing::meta(&req, None);
     let result = ctx
-        .run(move |ctx| accounts::register(&ctx.pool, &ctx.passwords, ctx.mailer(), &input, now))
+        .call(move |core| accounts::register(core, &actor, &input, now))
         .await;
     let (status, errors) = match result {
         // A new account and an address that already has one get the same
         // page: registration does not reveal who has an account.
-        Ok(outcome) => {
-            let event = match &outcome {
-                Registered::Created(user) => {
-                    core_auth::audit::Event::success(EventKind::Registration).subject(&user.id)
-                }
-                Registered::AlreadyExists => {
-                    core_auth::audit::Event::failure(EventKind::Registration)
-                        .with("reason", "address_in_use")
-                }
-            };
-            crate::auditing::record(&ctx, crate::auditing::meta(&req, None), event).await;
-            return Ok(super::email::check_inbox(form.email.trim(), &next));
-        }
+        Ok(_) => return Ok(super::email::check_inbox(form.email.trim(), &next)),
         Err(CoreError::Validation(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v),
         Err(e) => return Err(e.into()),
     };

@@ -8,10 +8,10 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use core_auth::accounts;
-use core_auth::audit::EventKind;
+use core_auth::accounts::{self, Change};
 use core_auth::error::ValidationErrors;
 use core_auth::secret::Secret;
+use core_auth::signin::Refusal;
 use core_auth::CoreError;
 use serde::Deserialize;
 
@@ -40,11 +40,10 @@ struct SecurityPage {
     providers: Vec<(String, String)>,
 }
 
-/// How recent a sign-in must be to change the address without a password.
-const RECENT_SECS: i64 = 600;
-
+/// Whether the sign-in is recent enough to change the address without a
+/// password (the use case checks it again).
 fn recently_signed_in(ctx: &AppContext, user: &CurrentUser) -> bool {
-    ctx.now() - user.auth_time <= RECENT_SECS
+    ctx.now() - user.auth_time <= accounts::RECENT_SIGN_IN_SECS
 }
 
 impl SecurityPage {
@@ -135,35 +134,29 @@ pub async fn change_password(
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
-    let (uid, sid, now) = (user.id().to_string(), user.sid.clone(), ctx.now());
-    let (current, new) = (form.current_password, form.new_password);
+    let (current, new, now) = (form.current_password, form.new_password, ctx.now());
+    let actor = crate::auditing::meta(&req, Some(&user));
     let r = ctx
-        .run(move |ctx| {
-            accounts::change_password(
-                &ctx.pool,
-                &ctx.passwords,
-                ctx.mailer(),
-                &uid,
-                &current,
-                &new,
-                &sid,
-                now,
-            )
-        })
+        .call(move |core| accounts::change_password(core, &actor, &current, &new, now))
         .await;
     match r {
-        Ok(()) => {
-            crate::auditing::record(
-                &ctx,
-                crate::auditing::meta(&req, Some(&user)),
-                core_auth::audit::Event::success(EventKind::PasswordChanged).subject(user.id()),
-            )
-            .await;
+        Ok(Change::Done) => {
             // A new cookie for this browser too (the old one was seen with
             // the old password); the session itself, and its sid, go on.
             session.renew();
             csrf::rotate(&session)?;
             Ok(see_other("/account/security?done=password"))
+        }
+        Ok(Change::Throttled { retry_after }) => {
+            refused(
+                &ctx,
+                &session,
+                &user,
+                String::new(),
+                "current_password",
+                retry_after,
+            )
+            .await
         }
         Err(CoreError::Validation(v)) => {
             let csrf = csrf::token(&session)?;
@@ -174,6 +167,34 @@ pub async fn change_password(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The page again, 429 with `Retry-After`: the account's sign-in throttle
+/// refused the password check (`field`'s).
+async fn refused(
+    ctx: &AppContext,
+    session: &Session,
+    user: &CurrentUser,
+    new_email: String,
+    field: &'static str,
+    retry_after: i64,
+) -> Result<HttpResponse, PageError> {
+    let minutes = (retry_after + 59) / 60;
+    let mut v = ValidationErrors::default();
+    v.add(
+        field,
+        format!(
+            "Too many attempts with a wrong password for your account. For your security, try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        ),
+    );
+    let csrf = csrf::token(session)?;
+    let mut resp = render(
+        StatusCode::TOO_MANY_REQUESTS,
+        &page(ctx, user, &csrf, new_email, v, None).await?,
+    );
+    crate::identity::retry_after(&mut resp, Refusal::Throttled { retry_after });
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -193,54 +214,27 @@ pub async fn change_email(
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
-    let (uid, now) = (user.id().to_string(), ctx.now());
-    let (password, new_email) = (form.password, form.new_email.clone());
+    let (password, new_email, now) = (form.password, form.new_email.clone(), ctx.now());
     let has_password = user.user.user.password_hash.is_some();
-    if !has_password && !recently_signed_in(&ctx, &user) {
-        let mut v = ValidationErrors::default();
-        v.add(
-            "password",
-            "Your account has no password: first confirm it is you with an account linked to yours, below.",
-        );
-        let csrf = csrf::token(&session)?;
-        let typed = form.new_email.chars().take(254).collect();
-        return Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page(&ctx, &user, &csrf, typed, v, None).await?,
-        ));
-    }
+    let actor = crate::auditing::meta(&req, Some(&user));
     let r = ctx
-        .run(move |ctx| {
+        .call(move |core| {
             let proof = if has_password {
                 accounts::Proof::Password(&password)
             } else {
                 accounts::Proof::RecentSignIn
             };
-            accounts::request_email_change(
-                &ctx.pool,
-                &ctx.passwords,
-                ctx.mailer(),
-                &uid,
-                proof,
-                &new_email,
-                now,
-            )
+            accounts::request_email_change(core, &actor, proof, &new_email, now)
         })
         .await;
+    let typed = form.new_email.chars().take(254).collect();
     match r {
-        Ok(()) => {
-            crate::auditing::record(
-                &ctx,
-                crate::auditing::meta(&req, Some(&user)),
-                core_auth::audit::Event::success(EventKind::EmailChangeRequested)
-                    .subject(user.id()),
-            )
-            .await;
-            Ok(see_other("/account/security?done=email"))
+        Ok(Change::Done) => Ok(see_other("/account/security?done=email")),
+        Ok(Change::Throttled { retry_after }) => {
+            refused(&ctx, &session, &user, typed, "password", retry_after).await
         }
         Err(CoreError::Validation(v)) => {
             let csrf = csrf::token(&session)?;
-            let typed = form.new_email.chars().take(254).collect();
             Ok(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &page(&ctx, &user, &csrf, typed, v, None).await?,

@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod audit_log;
+mod audit_writes;
 mod bad_input;
 mod browser;
 mod cli;

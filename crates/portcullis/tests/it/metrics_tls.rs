@@ -12,7 +12,7 @@ use testkit::TestServer;
 
 use crate::util::PASSWORD;
 
-const TOKEN: &str = "metrics-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "metrics-token-0123456789abcdef";
 
 /// A server with metrics on the main listener, behind `TOKEN`.
 async fn with_metrics() -> TestServer {
@@ -25,7 +25,7 @@ async fn with_metrics() -> TestServer {
 
 /// GETs `/metrics` with the token, checks the exposition format line by
 /// line, and parses it.
-async fn scrape(srv: &TestServer) -> Scrape {
+pub(crate) async fn scrape(srv: &TestServer) -> Scrape {
     let r = reqwest::Client::new()
         .get(srv.at("/metrics"))
         .bearer_auth(TOKEN)
@@ -45,7 +45,7 @@ async fn scrape(srv: &TestServer) -> Scrape {
 }
 
 /// The value of the sample `metric` whose labels include `labels`.
-fn value(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     s.samples
         .iter()
         .find(|x| x.metric == metric && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))

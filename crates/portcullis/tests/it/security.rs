@@ -373,3 +373,157 @@ async fn the_roles_claim_appears_with_the_roles_scope_only() {
         "narrowed without roles"
     );
 }
+
+/// Posts an account form of the signed-in `client` (`/account/password` or
+/// `/account/email`) with the security page's CSRF token.
+async fn account_form(
+    srv: &TestServer,
+    client: &reqwest::Client,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    srv.submit(client, "/account/security", action, fields)
+        .await
+}
+
+/// The password asked by an account form counts against the account's
+/// sign-in throttle: `max` wrong ones lock the form and `/login` alike,
+/// and the form says so in words, with `Retry-After`.
+async fn wrong_passwords_lock_the_account(action: &str, field: &str, other: (&str, &str)) {
+    let srv = TestServer::start().await;
+    let email = "careful@example.com";
+    srv.create_user(email, "Careful", PASSWORD, &[]).await;
+    let b = srv.client();
+    srv.sign_in(&b, email, PASSWORD).await;
+    let max = srv.ctx.config.throttle.sign_in_max_failures;
+    for i in 1..=max {
+        let r = account_form(&srv, &b, action, &[(field, "not my password"), other]).await;
+        assert_eq!(r.status(), 422, "attempt {i}");
+        assert!(r.text().await.unwrap().contains("is not right"));
+    }
+    // Locked: even the right password is refused, and /login is too.
+    let r = account_form(&srv, &b, action, &[(field, PASSWORD), other]).await;
+    assert_eq!(r.status(), 429);
+    let retry: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= srv.ctx.config.throttle.sign_in_window_secs);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Too many attempts") && body.contains("try again in 15 minutes"),
+        "{body}"
+    );
+    let r = try_sign_in(&srv, email, PASSWORD).await;
+    assert_eq!(r.status(), 429, "the sign-in page shares the throttle");
+    assert!(r.text().await.unwrap().contains("Too many failed sign-ins"));
+    // Nothing changed, and every refusal has its row.
+    assert!(srv.mails_to("elsewhere@example.com").await.is_empty());
+    assert!(srv.mails_to(email).await.is_empty(), "no notice mailed");
+    let event = if action == "/account/password" {
+        "password_changed"
+    } else {
+        "email_change_requested"
+    };
+    let rows = events(&srv, event).await;
+    assert!(rows.iter().all(|r| r.outcome == "failure"), "{rows:?}");
+    assert_eq!(rows.len(), max as usize + 1);
+    assert!(rows[0].detail.contains("throttled"));
+    assert!(rows[1].detail.contains("bad_credentials"));
+    assert!(rows[1]
+        .detail
+        .contains(&format!("\"failures_in_window\":{max}")));
+    assert_eq!(events(&srv, "throttled").await.len(), 1);
+    // The window passes: the right password works again.
+    srv.clock
+        .advance(srv.ctx.config.throttle.sign_in_window_secs + 1);
+    let r = account_form(&srv, &b, action, &[(field, PASSWORD), other]).await;
+    assert_eq!(r.status(), 303);
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_on_the_password_form_throttle_the_account() {
+    wrong_passwords_lock_the_account(
+        "/account/password",
+        "current_password",
+        ("new_password", "a brand new passphrase"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn wrong_passwords_proving_an_email_change_throttle_the_account() {
+    wrong_passwords_lock_the_account(
+        "/account/email",
+        "password",
+        ("new_email", "elsewhere@example.com"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn failed_sign_ins_lock_the_password_form_too() {
+    let srv = TestServer::start().await;
+    srv.create_user("both@example.com", "Both", PASSWORD, &[])
+        .await;
+    let b = srv.client();
+    srv.sign_in(&b, "both@example.com", PASSWORD).await;
+    for _ in 0..srv.ctx.config.throttle.sign_in_max_failures {
+        try_sign_in(&srv, "both@example.com", "guessing away").await;
+    }
+    let r = account_form(
+        &srv,
+        &b,
+        "/account/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "a brand new passphrase"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+}
+
+#[actix_web::test]
+async fn the_account_password_forms_share_the_sign_in_ip_limit() {
+    let srv = TestServer::start_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.sign_in = Quota {
+            per_minute: 1,
+            burst: 3,
+        };
+    })
+    .await;
+    srv.create_user("ip@example.com", "IP", PASSWORD, &[]).await;
+    let b = srv.client();
+    srv.sign_in(&b, "ip@example.com", PASSWORD).await;
+    let pw = [
+        ("current_password", "not it"),
+        ("new_password", "a brand new passphrase"),
+    ];
+    let email = [("password", "not it"), ("new_email", "x@example.com")];
+    assert_eq!(
+        account_form(&srv, &b, "/account/password", &pw)
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        account_form(&srv, &b, "/account/email", &email)
+            .await
+            .status(),
+        422
+    );
+    // The sign-in above and these two used the burst of three.
+    for (action, fields) in [("/account/password", &pw), ("/account/email", &email)] {
+        let r = account_form(&srv, &b, action, fields).await;
+        assert_eq!(r.status(), 429, "{action}");
+        assert!(r.headers().get("retry-after").is_some());
+    }
+    assert_eq!(
+        events(&srv, "password_changed").await.len(),
+        1,
+        "the limited request never reached the password check"
+    );
+}
