@@ -86,22 +86,11 @@ pub async fn submit(
     let checked = ctx
         .call(move |core| signin::with_password(core, &actor, &address, &password, now))
         .await?;
-    let refusal = match checked {
+    match checked {
         Ok(user) => {
             let (sid, amr) = (identity::new_sid(), ["pwd".to_string()]);
-            return identity::signed_in(&ctx, &session, &req, &user.id, &sid, now, &amr, &next);
+            identity::signed_in(&ctx, &session, &req, &user.id, &sid, now, &amr, &next)
         }
-        Err(r) => r,
-    };
-    ctx.metrics.sign_in(refusal.reason());
-    let (status, message) = form::refused(refusal);
-    let f = Filled {
-        email,
-        next,
-        error: Some(message),
-        notice: None,
-    };
-    let mut resp = form::page(&ctx, &session, status, f).await?;
-    identity::retry_after(&mut resp, refusal);
-    Ok(resp)
+        Err(r) => form::refused(&ctx, &session, r, email, next).await,
+    }
 }

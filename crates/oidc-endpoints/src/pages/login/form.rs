@@ -58,10 +58,18 @@ pub async fn page(
     Ok(render(status, &page))
 }
 
-/// The status and message of a refused password: one message and one
-/// status for an unknown address and a wrong password.
-pub fn refused(r: Refusal) -> (StatusCode, String) {
-    match r {
+/// A refused password: counted in `/metrics`, and the form again with
+/// what the refusal says (one message and one status for an unknown
+/// address and a wrong password; `Retry-After` when throttled).
+pub async fn refused(
+    ctx: &AppContext,
+    session: &Session,
+    r: Refusal,
+    email: String,
+    next: String,
+) -> Result<HttpResponse, PageError> {
+    ctx.metrics.sign_in(r.reason());
+    let (status, message) = match r {
         Refusal::Disabled => (
             StatusCode::FORBIDDEN,
             "This account is disabled. Contact your administrator if you think this is a mistake."
@@ -75,5 +83,14 @@ pub fn refused(r: Refusal) -> (StatusCode, String) {
             StatusCode::TOO_MANY_REQUESTS,
             identity::throttled_message("this address", retry_after),
         ),
-    }
+    };
+    let f = Filled {
+        email,
+        next,
+        error: Some(message),
+        notice: None,
+    };
+    let mut resp = page(ctx, session, status, f).await?;
+    identity::retry_after(&mut resp, r);
+    Ok(resp)
 }
