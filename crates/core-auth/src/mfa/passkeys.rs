@@ -341,6 +341,16 @@ fn touch(
     Ok(())
 }
 
+/// The RFC 8176 method a verified passkey counts as: `swk` for a passkey
+/// that may be synced between devices (backup eligible), else `hwk`.
+fn method_of(res: &webauthn_rs::prelude::AuthenticationResult) -> &'static str {
+    if res.backup_eligible() {
+        "swk"
+    } else {
+        "hwk"
+    }
+}
+
 fn find_by_credential(c: &mut DbConn, cred_id: &[u8]) -> CoreResult<Option<Row>> {
     Ok(passkeys::table
         .filter(passkeys::credential_id.eq(cred_key(cred_id)))
@@ -361,7 +371,7 @@ pub fn finish_for_account(
     response: &str,
     step: Step,
     now: UnixTime,
-) -> CoreResult<Result<(), Refusal>> {
+) -> CoreResult<Result<&'static str, Refusal>> {
     let wa = rp(core.config)?;
     let mut conn = core.conn()?;
     let user = users::find_by_id(&mut conn, user_id)?.ok_or(CoreError::NotFound("user"))?;
@@ -399,7 +409,7 @@ pub fn finish_for_account(
             touch(c, &row, key, &res, now)?;
             throttle::clear(c, Kind::SignIn, &user.email)?;
             audit::record(c, actor, base(Outcome::Success), now)?;
-            Ok(Ok(()))
+            Ok(Ok(method_of(&res)))
         }
         Err(refusal) => {
             let count = throttle::hit(c, Kind::SignIn, &user.email, rule, now)?;
@@ -417,17 +427,19 @@ pub fn finish_for_account(
 }
 
 /// Finishes a sign-in with a passkey alone (see [`begin_sign_in`]): the
-/// credential names the account. Audited as `passkey_sign_in`.
+/// credential names the account. Audited as `passkey_sign_in`. Returns
+/// the account and the method (`hwk` or `swk`).
 pub fn finish_sign_in(
     core: &Core<'_>,
     actor: &Actor,
     handle: &str,
     response: &str,
     now: UnixTime,
-) -> CoreResult<Result<User, Refusal>> {
+) -> CoreResult<Result<(User, &'static str), Refusal>> {
     let wa = rp(core.config)?;
     let mut conn = core.conn()?;
-    let refuse = |c: &mut DbConn, r: Refusal, subject: Option<&str>| -> CoreResult<Result<User, Refusal>> {
+    type Answer = CoreResult<Result<(User, &'static str), Refusal>>;
+    let refuse = |c: &mut DbConn, r: Refusal, subject: Option<&str>| -> Answer {
         let mut e = Event::failure(EventKind::PasskeySignIn).with("reason", r.reason());
         if let Some(s) = subject {
             e = e.subject(s);
@@ -488,7 +500,8 @@ pub fn finish_sign_in(
         )?;
         Ok::<_, CoreError>(())
     })?;
-    Ok(Ok(user))
+    let method = method_of(&res);
+    Ok(Ok((user, method)))
 }
 
 /// Renames one of the account's passkeys.

@@ -149,6 +149,32 @@ pub fn begin(core: &Core<'_>, user_id: &str, now: UnixTime) -> CoreResult<Enrolm
     })
 }
 
+/// The app being set up (its secret decrypted again, so a page shown anew
+/// after a wrong first code shows the same QR code), or a new one.
+pub fn enrolment(core: &Core<'_>, user_id: &str, now: UnixTime) -> CoreResult<Enrolment> {
+    let mut conn = core.conn()?;
+    let user = users::find_by_id(&mut conn, user_id)?.ok_or(CoreError::NotFound("user"))?;
+    match load(&mut conn, user_id)? {
+        Some(row) if row.confirmed_at.is_none() => {
+            let secret = core.kek().decrypt(&aad(&user.id), &row.secret_enc)?;
+            let totp = build(secret, Some(issuer_name(core)), &user.email)?;
+            let uri = totp
+                .to_url()
+                .map_err(|e| CoreError::Crypto(format!("one-time code URI: {e}")))?;
+            Ok(Enrolment {
+                secret: Secret::new(totp.secret().to_base32()),
+                qr_svg: qr_svg(&uri)?,
+                uri: Secret::new(uri),
+            })
+        }
+        Some(_) => Err(already()),
+        None => {
+            drop(conn);
+            begin(core, user_id, now)
+        }
+    }
+}
+
 /// An SVG QR code of `text`, sized for a phone's camera.
 pub fn qr_svg(text: &str) -> CoreResult<String> {
     let code = QrCode::new(text.as_bytes())

@@ -29,6 +29,8 @@ struct LoginPage {
     notice: Option<String>,
     /// "Sign in with ..." buttons, one per enabled upstream provider.
     providers: Vec<crate::upstream::pages::ProviderButton>,
+    /// Passkeys work with this issuer: offer "Sign in with a passkey".
+    passkeys: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -36,6 +38,10 @@ struct LoginPage {
 pub struct LoginQuery {
     next: String,
     signed_out: Option<String>,
+    /// A passkey sign-in did not succeed.
+    passkey_failed: Option<String>,
+    /// The second step of a sign-in took too long.
+    expired: Option<String>,
     login_hint: String,
     /// `login`: show the form even to someone signed in (re-authentication).
     prompt: String,
@@ -63,6 +69,12 @@ pub async fn show(
         .signed_out
         .as_ref()
         .map(|_| "You have signed out.".to_string());
+    let mut error = None;
+    if q.passkey_failed.is_some() {
+        error = Some("Signing in with that passkey did not work. Try again, or sign in with your password.".to_string());
+    } else if q.expired.is_some() {
+        error = Some("That took too long. Please sign in again.".to_string());
+    }
     if let Some(u) = &user.0 {
         if !reauth {
             return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
@@ -78,9 +90,10 @@ pub async fn show(
         csrf: csrf::token(&session)?,
         email,
         next,
-        error: None,
+        error,
         notice,
         providers,
+        passkeys: core_auth::mfa::passkeys::availability(&ctx.config).is_ok(),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -105,15 +118,10 @@ pub async fn submit(
     let refusal = match checked {
         Ok(user) => {
             ctx.metrics.sign_in("success");
-            identity::sign_in(
-                &session,
-                &req,
-                &user.id,
-                &identity::new_sid(),
-                now,
-                &["pwd"],
-            )?;
-            return Ok(see_other(if next.is_empty() { "/account" } else { &next }));
+            return crate::pages::mfa::after_first_factor(
+                &ctx, &session, &req, &user.id, &["pwd"], &next, false,
+            )
+            .await;
         }
         Err(r) => r,
     };
@@ -142,6 +150,7 @@ pub async fn submit(
         error: Some(message),
         notice: None,
         providers,
+        passkeys: core_auth::mfa::passkeys::availability(&ctx.config).is_ok(),
     };
     let mut resp = render(status, &page);
     identity::retry_after(&mut resp, refusal);
