@@ -40,7 +40,15 @@ fn enrol(env: &Env, actor: &Actor, user_id: &str) -> (String, Vec<Secret>) {
 
 fn verify(env: &Env, user_id: &str, code: Code<'_>) -> Result<Factor, Refusal> {
     let visitor = Actor::anonymous("198.51.100.9", "test browser");
-    mfa::verify_code(&env.core(), &visitor, user_id, code, Step::SignIn, env.now()).unwrap()
+    mfa::verify_code(
+        &env.core(),
+        &visitor,
+        user_id,
+        code,
+        Step::SignIn,
+        env.now(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -63,11 +71,17 @@ fn an_app_is_on_only_after_a_first_right_code_and_then_codes_work_once_per_step(
     assert_eq!(env.audit("recovery_codes_generated").len(), 1);
 
     // The confirming code's step is used: the same code again is a replay.
-    assert_eq!(verify(&env, &u.id, Code::Totp(&code)), Err(Refusal::Replayed));
+    assert_eq!(
+        verify(&env, &u.id, Code::Totp(&code)),
+        Err(Refusal::Replayed)
+    );
     env.advance(30);
     let next = totp::code_at(e.secret.expose(), env.now()).unwrap();
     assert_eq!(verify(&env, &u.id, Code::Totp(&next)), Ok(Factor::Totp));
-    assert_eq!(verify(&env, &u.id, Code::Totp(&next)), Err(Refusal::Replayed));
+    assert_eq!(
+        verify(&env, &u.id, Code::Totp(&next)),
+        Err(Refusal::Replayed)
+    );
     // One step of drift either way; two is too many.
     env.advance(60);
     let late = totp::code_at(e.secret.expose(), env.now() - 30).unwrap();
@@ -102,11 +116,16 @@ fn a_second_app_needs_the_first_removed_and_the_secret_is_stored_encrypted() {
         .select(core_auth::db::schema::mfa_totp::secret_enc)
         .get_result(&mut env.conn())
         .unwrap();
-    assert!(!stored.contains(&secret), "the secret is not stored in clear");
+    assert!(
+        !stored.contains(&secret),
+        "the secret is not stored in clear"
+    );
     assert!(totp::remove(&env.core(), &me, &u.id, env.now()).unwrap());
     assert!(!mfa::factors(&mut env.conn(), &u.id).unwrap().any());
     assert_eq!(
-        mfa::factors(&mut env.conn(), &u.id).unwrap().recovery_codes_left,
+        mfa::factors(&mut env.conn(), &u.id)
+            .unwrap()
+            .recovery_codes_left,
         0,
         "the last factor's recovery codes go with it"
     );
@@ -120,7 +139,10 @@ fn wrong_codes_count_against_the_accounts_sign_in_throttle() {
     let (secret, _) = enrol(&env, &me, &u.id);
     env.advance(30);
     for _ in 0..3 {
-        assert_eq!(verify(&env, &u.id, Code::Totp("123456")), Err(Refusal::Wrong));
+        assert_eq!(
+            verify(&env, &u.id, Code::Totp("123456")),
+            Err(Refusal::Wrong)
+        );
     }
     let right = totp::code_at(&secret, env.now()).unwrap();
     assert!(matches!(
@@ -150,7 +172,9 @@ fn recovery_codes_work_once_and_a_new_set_voids_the_old() {
         verify(&env, &u.id, Code::Recovery(&first)),
         Err(Refusal::Wrong)
     );
-    let left = mfa::factors(&mut env.conn(), &u.id).unwrap().recovery_codes_left;
+    let left = mfa::factors(&mut env.conn(), &u.id)
+        .unwrap()
+        .recovery_codes_left;
     assert_eq!(left, 9);
     let fresh = recovery::regenerate(&env.core(), &me, &u.id, env.now()).unwrap();
     assert_eq!(
@@ -180,12 +204,21 @@ fn who_must_enrol_and_what_comes_after_the_password() {
         policy::after_first_factor(&mut env.conn(), cfg, id, upstream).unwrap()
     };
     assert!(matches!(next(&plain.id, false), Next::Done));
-    assert!(matches!(next(&admin.id, false), Next::Enrol), "a required role");
-    assert!(matches!(next(&admin.id, true), Next::Done), "trusted upstream MFA");
+    assert!(
+        matches!(next(&admin.id, false), Next::Enrol),
+        "a required role"
+    );
+    assert!(
+        matches!(next(&admin.id, true), Next::Done),
+        "trusted upstream MFA"
+    );
 
     let boss = admin_actor(&admin, env.now());
     policy::set_required(&env.core(), &boss, &plain.id, true, env.now()).unwrap();
-    assert!(matches!(next(&plain.id, false), Next::Enrol), "the admin's flag");
+    assert!(
+        matches!(next(&plain.id, false), Next::Enrol),
+        "the admin's flag"
+    );
     assert_eq!(env.audit("admin_mfa_requirement_set").len(), 1);
     // Setting it again changes nothing and writes nothing.
     policy::set_required(&env.core(), &boss, &plain.id, true, env.now()).unwrap();
@@ -198,10 +231,15 @@ fn who_must_enrol_and_what_comes_after_the_password() {
     let r = totp::remove(&env.core(), &me, &plain.id, env.now());
     assert!(matches!(r, Err(CoreError::Validation(_))), "{r:?}");
     // ...an administrator can (a lost phone); enrolment is asked again.
-    assert_eq!(policy::reset(&env.core(), &boss, &plain.id, env.now()).unwrap(), 1);
+    assert_eq!(
+        policy::reset(&env.core(), &boss, &plain.id, env.now()).unwrap(),
+        1
+    );
     assert!(matches!(next(&plain.id, false), Next::Enrol));
     assert_eq!(
-        mfa::factors(&mut env.conn(), &plain.id).unwrap().recovery_codes_left,
+        mfa::factors(&mut env.conn(), &plain.id)
+            .unwrap()
+            .recovery_codes_left,
         0
     );
     policy::set_required(&env.core(), &boss, &plain.id, false, env.now()).unwrap();

@@ -48,10 +48,8 @@ pub fn put<S: Serialize>(
         .map_err(|e| CoreError::Crypto(format!("WebAuthn state: {e}")))?;
     write_tx(conn, |c| {
         // Expired ceremonies go as new ones come.
-        diesel::delete(
-            webauthn_ceremonies::table.filter(webauthn_ceremonies::expires_at.le(now)),
-        )
-        .execute(c)?;
+        diesel::delete(webauthn_ceremonies::table.filter(webauthn_ceremonies::expires_at.le(now)))
+            .execute(c)?;
         diesel::insert_into(webauthn_ceremonies::table)
             .values((
                 webauthn_ceremonies::id_hash.eq(sha256_hex(handle.expose())),

@@ -90,13 +90,11 @@ fn relying_party(config: &Config) -> Result<Webauthn, String> {
     let origin = Url::parse(&config.issuer).map_err(|e| format!("the issuer is not a URL: {e}"))?;
     let host = match origin.host() {
         Some(url::Host::Domain(d)) => d.to_owned(),
-        Some(_) => {
-            return Err(
-                "passkeys need the issuer to be a domain name (WebAuthn does not allow IP addresses); \
+        Some(_) => return Err(
+            "passkeys need the issuer to be a domain name (WebAuthn does not allow IP addresses); \
                  use https://your.domain, or http://localhost for development"
-                    .into(),
-            )
-        }
+                .into(),
+        ),
         None => return Err("the issuer has no host".into()),
     };
     if origin.scheme() != "https" && host != "localhost" {
@@ -236,8 +234,8 @@ pub fn finish_registration(
     let Ok(passkey) = wa.finish_passkey_registration(&reg, &state) else {
         return Ok(Err(Refusal::Invalid));
     };
-    let stored = serde_json::to_string(&passkey)
-        .map_err(|e| CoreError::Crypto(format!("passkey: {e}")))?;
+    let stored =
+        serde_json::to_string(&passkey).map_err(|e| CoreError::Crypto(format!("passkey: {e}")))?;
     let id = uuid::Uuid::new_v4().to_string();
     write_tx(&mut conn, |c| {
         let first = !super::factors(c, user_id)?.any();
@@ -383,18 +381,30 @@ pub fn finish_for_account(
             .subject(user_id)
     };
     if let Some(wait) = throttle::retry_after(&mut conn, Kind::SignIn, &user.email, rule, now)? {
-        audit::record(&mut conn, actor, base(Outcome::Failure).with("reason", "throttled"), now)?;
+        audit::record(
+            &mut conn,
+            actor,
+            base(Outcome::Failure).with("reason", "throttled"),
+            now,
+        )?;
         return Ok(Err(Refusal::Throttled { retry_after: wait }));
     }
-    let taken = ceremonies::take::<PasskeyAuthentication>(&mut conn, Purpose::SecondFactor, handle, now)?;
+    let taken =
+        ceremonies::take::<PasskeyAuthentication>(&mut conn, Purpose::SecondFactor, handle, now)?;
     let verified = match taken {
         Some((Some(owner), state)) if owner == user_id => {
             match serde_json::from_str::<PublicKeyCredential>(response) {
                 Ok(cred) => match wa.finish_passkey_authentication(&cred, &state) {
                     Ok(res) => Ok(res),
-                    Err(_) => Err(Refusal::Invalid),
+                    Err(e) => {
+                        tracing::info!(error = %e, "a passkey did not verify");
+                        Err(Refusal::Invalid)
+                    }
                 },
-                Err(_) => Err(Refusal::Invalid),
+                Err(e) => {
+                    tracing::info!(error = %e, "a passkey answer could not be read");
+                    Err(Refusal::Invalid)
+                }
             }
         }
         _ => Err(Refusal::Expired),
@@ -474,7 +484,11 @@ pub fn finish_sign_in(
     }
     let rule = Rule::sign_in(&core.config.throttle);
     if let Some(wait) = throttle::retry_after(&mut conn, Kind::SignIn, &user.email, rule, now)? {
-        return refuse(&mut conn, Refusal::Throttled { retry_after: wait }, Some(&user.id));
+        return refuse(
+            &mut conn,
+            Refusal::Throttled { retry_after: wait },
+            Some(&user.id),
+        );
     }
     let key = parse(&row)?;
     let Ok(res) = wa.finish_discoverable_authentication_v2(&cred, state, &key) else {

@@ -129,7 +129,11 @@ pub(super) fn redeem(
     )
     .set(recovery_codes::used_at.eq(now))
     .execute(conn)?;
-    Ok(if used == 1 { Ok(()) } else { Err(Refusal::Wrong) })
+    Ok(if used == 1 {
+        Ok(())
+    } else {
+        Err(Refusal::Wrong)
+    })
 }
 
 /// Deletes every code of the account (its last factor went).

@@ -177,8 +177,8 @@ pub fn enrolment(core: &Core<'_>, user_id: &str, now: UnixTime) -> CoreResult<En
 
 /// An SVG QR code of `text`, sized for a phone's camera.
 pub fn qr_svg(text: &str) -> CoreResult<String> {
-    let code = QrCode::new(text.as_bytes())
-        .map_err(|e| CoreError::Crypto(format!("QR code: {e}")))?;
+    let code =
+        QrCode::new(text.as_bytes()).map_err(|e| CoreError::Crypto(format!("QR code: {e}")))?;
     Ok(code
         .render::<svg::Color<'_>>()
         .min_dimensions(200, 200)
@@ -201,7 +201,10 @@ pub(super) fn check(
     };
     let secret = kek.decrypt(&aad(&row.user_id), &row.secret_enc)?;
     let totp = build(secret, None, "account")?;
-    let typed: String = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let typed: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     if typed.len() != usize::from(DIGITS) || !typed.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(Err(Refusal::Wrong));
     }
@@ -219,10 +222,7 @@ pub(super) fn check(
             .find(&row.user_id)
             .filter(mfa_totp::last_step.lt(step)),
     )
-    .set((
-        mfa_totp::last_step.eq(step),
-        mfa_totp::last_used_at.eq(now),
-    ))
+    .set((mfa_totp::last_step.eq(step), mfa_totp::last_used_at.eq(now)))
     .execute(conn)?;
     Ok(if moved == 1 {
         Ok(())

@@ -71,7 +71,10 @@ pub async fn show(
         .map(|_| "You have signed out.".to_string());
     let mut error = None;
     if q.passkey_failed.is_some() {
-        error = Some("Signing in with that passkey did not work. Try again, or sign in with your password.".to_string());
+        error = Some(
+            "Signing in with that passkey did not work. Try again, or sign in with your password."
+                .to_string(),
+        );
     } else if q.expired.is_some() {
         error = Some("That took too long. Please sign in again.".to_string());
     }
@@ -119,7 +122,13 @@ pub async fn submit(
         Ok(user) => {
             ctx.metrics.sign_in("success");
             return crate::pages::mfa::after_first_factor(
-                &ctx, &session, &req, &user.id, &["pwd"], &next, false,
+                &ctx,
+                &session,
+                &req,
+                &user.id,
+                &["pwd"],
+                &next,
+                false,
             )
             .await;
         }

@@ -226,7 +226,9 @@ pub async fn sign_in_options(ctx: web::Data<AppContext>) -> Result<HttpResponse,
         return Ok(unavailable_json(&why));
     }
     let now = ctx.now();
-    let ch = ctx.call(move |core| passkeys::begin_sign_in(core, now)).await?;
+    let ch = ctx
+        .call(move |core| passkeys::begin_sign_in(core, now))
+        .await?;
     Ok(ceremony_json(&ch))
 }
 
@@ -250,7 +252,14 @@ pub async fn sign_in_submit(
         Ok((user, method)) => {
             ctx.metrics.sign_in("success");
             session.remove(super::PENDING);
-            identity::sign_in(&session, &req, &user.id, &identity::new_sid(), now, &[method, "mfa"])?;
+            identity::sign_in(
+                &session,
+                &req,
+                &user.id,
+                &identity::new_sid(),
+                now,
+                &[method, "mfa"],
+            )?;
             Ok(see_other(super::destination(&next)))
         }
         Err(r) => {

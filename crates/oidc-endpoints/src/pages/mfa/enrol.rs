@@ -43,7 +43,12 @@ pub(super) struct RecoveryCodesPage {
 }
 
 impl RecoveryCodesPage {
-    pub fn new(layout: Layout, csrf: String, codes: NewRecoveryCodes, action: Option<&str>) -> Self {
+    pub fn new(
+        layout: Layout,
+        csrf: String,
+        codes: NewRecoveryCodes,
+        action: Option<&str>,
+    ) -> Self {
         RecoveryCodesPage {
             layout,
             csrf,
@@ -83,7 +88,9 @@ async fn page(
 ) -> Result<EnrolPage, PageError> {
     let now = ctx.now();
     let uid = p.user_id.clone();
-    let e = ctx.call(move |core| totp::enrolment(core, &uid, now)).await?;
+    let e = ctx
+        .call(move |core| totp::enrolment(core, &uid, now))
+        .await?;
     Ok(EnrolPage {
         layout: Layout::anonymous("Set up two-step verification"),
         csrf: crate::csrf::token(session)?,
@@ -199,7 +206,15 @@ pub async fn passkey_submit(
     };
     let done = ctx
         .call(move |core| {
-            passkeys::finish_registration(core, &actor, &uid, &form.handle, &name, &form.response, now)
+            passkeys::finish_registration(
+                core,
+                &actor,
+                &uid,
+                &form.handle,
+                &name,
+                &form.response,
+                now,
+            )
         })
         .await;
     match done {

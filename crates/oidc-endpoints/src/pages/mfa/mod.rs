@@ -143,47 +143,84 @@ pub fn mount(t: &mut Table) {
     use crate::ratelimit::Group;
     use actix_web::http::Method;
     let sign_in = Opts::limit(Group::SignIn);
-    t.add(Method::GET, "/login/second-factor", sign_in, challenge::show)
-        .add(Method::POST, "/login/second-factor", sign_in, challenge::submit)
-        .add(
-            Method::POST,
-            "/login/second-factor/passkey/options",
-            sign_in,
-            challenge::passkey_options,
-        )
-        .add(
-            Method::POST,
-            "/login/second-factor/passkey",
-            sign_in,
-            challenge::passkey_submit,
-        )
-        .add(
-            Method::POST,
-            "/login/passkey/options",
-            sign_in,
-            challenge::sign_in_options,
-        )
-        .add(Method::POST, "/login/passkey", sign_in, challenge::sign_in_submit)
-        .add(Method::GET, "/login/enrol", sign_in, enrol::show)
-        .add(Method::POST, "/login/enrol/totp", sign_in, enrol::confirm_totp)
-        .add(
-            Method::POST,
-            "/login/enrol/passkey/options",
-            sign_in,
-            enrol::passkey_options,
-        )
-        .add(Method::POST, "/login/enrol/passkey", sign_in, enrol::passkey_submit)
-        .add(Method::GET, "/login/enrol/done", sign_in, enrol::done)
-        .add(Method::POST, "/login/enrol/done", sign_in, enrol::done)
-        .get("/account/two-factor", settings::show)
-        .get("/account/two-factor/app", settings::app_show)
-        .post("/account/two-factor/app", settings::app_confirm)
-        .post("/account/two-factor/app/remove", settings::app_remove)
-        .post("/account/two-factor/recovery-codes", settings::recovery_codes)
-        .post("/account/two-factor/passkeys/options", settings::passkey_options)
-        .post("/account/two-factor/passkeys", settings::passkey_add)
-        .post("/account/two-factor/passkeys/{id}/rename", settings::passkey_rename)
-        .post("/account/two-factor/passkeys/{id}/remove", settings::passkey_remove);
+    t.add(
+        Method::GET,
+        "/login/second-factor",
+        sign_in,
+        challenge::show,
+    )
+    .add(
+        Method::POST,
+        "/login/second-factor",
+        sign_in,
+        challenge::submit,
+    )
+    .add(
+        Method::POST,
+        "/login/second-factor/passkey/options",
+        sign_in,
+        challenge::passkey_options,
+    )
+    .add(
+        Method::POST,
+        "/login/second-factor/passkey",
+        sign_in,
+        challenge::passkey_submit,
+    )
+    .add(
+        Method::POST,
+        "/login/passkey/options",
+        sign_in,
+        challenge::sign_in_options,
+    )
+    .add(
+        Method::POST,
+        "/login/passkey",
+        sign_in,
+        challenge::sign_in_submit,
+    )
+    .add(Method::GET, "/login/enrol", sign_in, enrol::show)
+    .add(
+        Method::POST,
+        "/login/enrol/totp",
+        sign_in,
+        enrol::confirm_totp,
+    )
+    .add(
+        Method::POST,
+        "/login/enrol/passkey/options",
+        sign_in,
+        enrol::passkey_options,
+    )
+    .add(
+        Method::POST,
+        "/login/enrol/passkey",
+        sign_in,
+        enrol::passkey_submit,
+    )
+    .add(Method::GET, "/login/enrol/done", sign_in, enrol::done)
+    .add(Method::POST, "/login/enrol/done", sign_in, enrol::done)
+    .get("/account/two-factor", settings::show)
+    .get("/account/two-factor/app", settings::app_show)
+    .post("/account/two-factor/app", settings::app_confirm)
+    .post("/account/two-factor/app/remove", settings::app_remove)
+    .post(
+        "/account/two-factor/recovery-codes",
+        settings::recovery_codes,
+    )
+    .post(
+        "/account/two-factor/passkeys/options",
+        settings::passkey_options,
+    )
+    .post("/account/two-factor/passkeys", settings::passkey_add)
+    .post(
+        "/account/two-factor/passkeys/{id}/rename",
+        settings::passkey_rename,
+    )
+    .post(
+        "/account/two-factor/passkeys/{id}/remove",
+        settings::passkey_remove,
+    );
 }
 
 /// A JSON answer for the pages' WebAuthn script: the ceremony's handle

@@ -119,7 +119,12 @@ async fn settings_page(
     let uid = user.id().to_string();
     let config = ctx.config.clone();
     let (f, required) = ctx
-        .db(move |c| Ok((mfa::factors(c, &uid)?, mfa::policy::required(c, &config, &uid)?)))
+        .db(move |c| {
+            Ok((
+                mfa::factors(c, &uid)?,
+                mfa::policy::required(c, &config, &uid)?,
+            ))
+        })
         .await?;
     Ok(SettingsPage {
         layout: Layout::for_user("Two-step verification", user, &crate::csrf::token(session)?),
@@ -138,7 +143,14 @@ pub async fn show(
     session: Session,
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let page = settings_page(&ctx, &user, &session, notice_for(&q.done), ValidationErrors::default()).await?;
+    let page = settings_page(
+        &ctx,
+        &user,
+        &session,
+        notice_for(&q.done),
+        ValidationErrors::default(),
+    )
+    .await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -173,7 +185,11 @@ async fn app_page(
         Err(e) => return Err(e.into()),
     };
     Ok(Ok(AppSetupPage {
-        layout: Layout::for_user("Set up an authenticator app", user, &crate::csrf::token(session)?),
+        layout: Layout::for_user(
+            "Set up an authenticator app",
+            user,
+            &crate::csrf::token(session)?,
+        ),
         secret: e.secret.into_inner(),
         uri: e.uri.into_inner(),
         qr_svg: e.qr_svg,
@@ -255,7 +271,10 @@ pub async fn app_remove(
     let now = ctx.now();
     let actor = auditing::meta(&req, Some(&user));
     let uid = user.id().to_string();
-    match ctx.call(move |core| totp::remove(core, &actor, &uid, now)).await {
+    match ctx
+        .call(move |core| totp::remove(core, &actor, &uid, now))
+        .await
+    {
         Ok(_) => Ok(see_other(&format!("{HERE}?done=app_removed"))),
         Err(e) => refused(&ctx, &user, &session, e).await,
     }
@@ -275,7 +294,10 @@ pub async fn recovery_codes(
     let has_factor = ctx.db(move |c| Ok(mfa::factors(c, &uid)?.any())).await?;
     if !has_factor {
         let mut v = ValidationErrors::default();
-        v.add("recovery", "Recovery codes back up a second factor: add one first.");
+        v.add(
+            "recovery",
+            "Recovery codes back up a second factor: add one first.",
+        );
         return refused(&ctx, &user, &session, CoreError::Validation(v)).await;
     }
     let actor = auditing::meta(&req, Some(&user));
