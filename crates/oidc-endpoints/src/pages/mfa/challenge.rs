@@ -5,7 +5,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use core_auth::mfa::{self, passkeys, Code, Refusal, Step};
+use core_auth::mfa::{self, passkeys, Code, Refusal};
 use serde::Deserialize;
 
 use super::{ceremony_json, complete, pending, unavailable_json, Pending};
@@ -24,6 +24,10 @@ struct ChallengePage {
     csrf: String,
     has_app: bool,
     has_passkey: bool,
+    /// An application asked for a phishing-resistant sign-in.
+    passkey_only: bool,
+    /// A signed-in person stepping up (not a sign-in).
+    step_up: bool,
     recovery_left: i64,
     /// Show the recovery-code form open (it was used, or there is no app).
     recovery_open: bool,
@@ -57,8 +61,10 @@ async fn page(
     Ok(ChallengePage {
         layout: Layout::anonymous("Two-step verification"),
         csrf: crate::csrf::token(session)?,
-        has_app: f.totp.is_some(),
+        has_app: f.totp.is_some() && !p.passkey_only(),
         has_passkey: !f.passkeys.is_empty(),
+        passkey_only: p.passkey_only(),
+        step_up: p.min_level > 0,
         recovery_left: f.recovery_codes_left,
         recovery_open: recovery_open || f.totp.is_none() && f.passkeys.is_empty(),
         error,
@@ -107,8 +113,14 @@ pub async fn submit(
     };
     let form = form.into_inner();
     let recovery = !form.recovery_code.trim().is_empty();
+    if p.passkey_only() {
+        let msg = "This application asks you to confirm with your passkey.".to_string();
+        let page = page(&ctx, &session, &p, false, Some(msg)).await?;
+        return Ok(render(StatusCode::FORBIDDEN, &page));
+    }
     let actor = auditing::meta(&req, None);
     let uid = p.user_id.clone();
+    let step = p.step();
     let checked = ctx
         .call(move |core| {
             let code = if recovery {
@@ -116,7 +128,7 @@ pub async fn submit(
             } else {
                 Code::Totp(&form.code)
             };
-            mfa::verify_code(core, &actor, &uid, code, Step::SignIn, now)
+            mfa::verify_code(core, &actor, &uid, code, step, now)
         })
         .await?;
     match checked {
@@ -134,6 +146,38 @@ pub async fn submit(
             Ok(resp)
         }
     }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct StepUpQuery {
+    level: u8,
+    next: String,
+}
+
+/// An application asked for a stronger sign-in than the session's
+/// (`acr_values`, or `acr` in the `claims` parameter): the signed-in
+/// person is asked for a factor (a passkey for level 3), not to sign in
+/// anew. Then the session goes on with the stronger methods.
+pub async fn step_up(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    user: crate::identity::CurrentUser,
+    q: web::Query<StepUpQuery>,
+) -> Result<HttpResponse, PageError> {
+    let p = Pending {
+        user_id: user.id().to_string(),
+        amr: user.amr.clone(),
+        next: local_path(&q.next).unwrap_or_default(),
+        started_at: ctx.now(),
+        enrol: false,
+        enrolled: None,
+        min_level: q.level.clamp(2, 3),
+    };
+    session
+        .insert(super::PENDING, &p)
+        .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
+    Ok(see_other("/login/second-factor"))
 }
 
 /// The options to ask the pending account for one of its passkeys.
@@ -196,6 +240,7 @@ pub async fn passkey_submit(
     let form = form.into_inner();
     let actor = auditing::meta(&req, None);
     let uid = p.user_id.clone();
+    let step = p.step();
     let checked = ctx
         .call(move |core| {
             passkeys::finish_for_account(
@@ -204,7 +249,7 @@ pub async fn passkey_submit(
                 &uid,
                 &form.handle,
                 &form.response,
-                Step::SignIn,
+                step,
                 now,
             )
         })

@@ -43,9 +43,27 @@ pub struct Pending {
     /// person has seen their recovery codes and may now continue.
     #[serde(default)]
     pub enrolled: Option<String>,
+    /// A signed-in person stepping up to this `acr` level for an
+    /// application (0: a sign-in). Level 3 takes a passkey only.
+    #[serde(default)]
+    pub min_level: u8,
 }
 
 impl Pending {
+    /// What the audit rows call this step.
+    fn step(&self) -> core_auth::mfa::Step {
+        if self.min_level > 0 {
+            core_auth::mfa::Step::StepUp
+        } else {
+            core_auth::mfa::Step::SignIn
+        }
+    }
+
+    /// Only a passkey will do (a phishing-resistant level was asked).
+    fn passkey_only(&self) -> bool {
+        self.min_level >= 3
+    }
+
     fn take_live(session: &Session, now: i64) -> Option<Pending> {
         session
             .get::<Pending>(PENDING)
@@ -108,6 +126,7 @@ pub async fn after_first_factor(
         started_at: now,
         enrol,
         enrolled: None,
+        min_level: 0,
     };
     session
         .insert(PENDING, &p)
@@ -155,6 +174,7 @@ pub fn mount(t: &mut Table) {
         sign_in,
         challenge::submit,
     )
+    .add(Method::GET, "/login/step-up", sign_in, challenge::step_up)
     .add(
         Method::POST,
         "/login/second-factor/passkey/options",

@@ -4,6 +4,7 @@
 //! authenticator (`passkeys`).
 
 mod passkeys;
+mod protocol;
 mod required;
 mod totp;
 
