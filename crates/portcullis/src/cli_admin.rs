@@ -11,9 +11,9 @@ use clap::{Args, Subcommand};
 use core_auth::actor::Actor;
 use core_auth::admin::{directory, user_roles, users as admin_users};
 use core_auth::audit;
-use core_auth::mfa::policy;
 use core_auth::db::DbConn;
 use core_auth::keys::KeyRing;
+use core_auth::mfa::policy;
 use core_auth::password::Passwords;
 use core_auth::{roles, users, Clock, Config, Core, CoreError, DbPool, SystemClock};
 

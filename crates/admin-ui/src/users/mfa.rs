@@ -38,7 +38,13 @@ impl Section {
             passkeys: s
                 .passkeys
                 .iter()
-                .map(|p| (p.name.clone(), Time(p.created_at), MaybeTime(p.last_used_at)))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        Time(p.created_at),
+                        MaybeTime(p.last_used_at),
+                    )
+                })
                 .collect(),
             s,
         }
@@ -69,16 +75,15 @@ pub async fn set_requirement(
     form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
-    let required = match form.get("required") {
-        "true" => true,
-        "false" => false,
-        _ => {
-            return Err(PageError::BadRequest(
+    let required =
+        match form.get("required") {
+            "true" => true,
+            "false" => false,
+            _ => return Err(PageError::BadRequest(
                 "The form did not say whether to require a second factor. Go back and try again."
                     .into(),
-            ))
-        }
-    };
+            )),
+        };
     let meta = form.actor();
     let now = ctx.now();
     let uid = id.clone();
@@ -152,7 +157,9 @@ pub async fn reset(
             let (email, s) = load(&ctx, &id).await?;
             let mut msg = match removed {
                 0 => format!("{email} had no second factor to remove."),
-                1 => format!("The second factor of {email} was removed, with their recovery codes."),
+                1 => {
+                    format!("The second factor of {email} was removed, with their recovery codes.")
+                }
                 n => format!(
                     "The {n} second factors of {email} were removed, with their recovery codes."
                 ),
