@@ -22,8 +22,10 @@ mod sessions;
 mod users;
 mod view;
 
+use actix_web::http::Method;
 use actix_web::web;
-use oidc_endpoints::routes::{RouteInfo, Table};
+use oidc_endpoints::ratelimit::Group;
+use oidc_endpoints::routes::{Opts, RouteInfo, Table};
 
 pub use guard::RequireAdmin;
 
@@ -50,6 +52,12 @@ fn mount(t: &mut Table) {
     t.get("/admin", dashboard::show);
     t.get("/admin/reauth", reauth::show);
     t.post("/admin/reauth", reauth::submit);
+    t.add(
+        Method::POST,
+        "/admin/reauth/passkey/options",
+        Opts::limit(Group::SignIn),
+        reauth::passkey_options,
+    );
     t.post(
         "/admin/throttles/{kind}/{key}/clear",
         dashboard::clear_throttle,
@@ -76,6 +84,12 @@ fn mount(t: &mut Table) {
         "/admin/users/{id}/clear-throttle",
         users::actions::clear_throttle,
     );
+    t.post(
+        "/admin/users/{id}/mfa-requirement",
+        users::mfa::set_requirement,
+    );
+    t.get("/admin/users/{id}/mfa-reset", users::mfa::confirm_reset);
+    t.post("/admin/users/{id}/mfa-reset", users::mfa::reset);
     t.get("/admin/clients", clients::list);
     t.post("/admin/clients", clients::create);
     t.get("/admin/clients/new", clients::new_form);

@@ -19,6 +19,7 @@ pub mod federation;
 pub mod keys;
 pub mod local_path;
 pub mod mail;
+pub mod mfa;
 pub mod oidc;
 pub mod password;
 pub mod roles;

@@ -50,7 +50,7 @@ pub fn metadata(cfg: &Config) -> Value {
         "claims_supported": supported_claims(),
         "claims_parameter_supported": true,
         "claim_types_supported": ["normal"],
-        "acr_values_supported": ["0", "1"],
+        "acr_values_supported": core_auth::oidc::authorize::acr::SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,

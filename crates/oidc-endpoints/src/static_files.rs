@@ -32,6 +32,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../static/form-post.js"),
     },
     Asset {
+        path: "webauthn.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/webauthn.js"),
+    },
+    Asset {
         path: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../../static/favicon.svg"),

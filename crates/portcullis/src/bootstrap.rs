@@ -70,6 +70,11 @@ pub fn context(
     let pool = open_database(&cfg)?;
     let kek = key_encryption_key(&cfg, kek_env)?;
     let ring = key_ring(&pool, &cfg, kek, clock.now())?;
+    if let Err(why) = core_auth::mfa::passkeys::availability(&cfg) {
+        // Said once here and on the pages, instead of failing obscurely
+        // when someone tries to add one.
+        tracing::warn!(issuer = %cfg.issuer, "passkeys are off: {why}");
+    }
     Ok(AppContext::new(pool, cfg, clock, Arc::new(ring)))
 }
 

@@ -160,7 +160,9 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Account administration: roles, disable, delete, throttles.
+    /// Show an account's second factors and whether one is required (JSON).
+    Mfa { user: String },
+    /// Account administration: roles, disable, delete, throttles, second factors.
     #[command(flatten)]
     Admin(crate::cli_admin::UserAdminCommand),
 }
@@ -261,6 +263,7 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
     let now = SystemClock.now();
     match cmd {
         UsersCommand::Admin(c) => crate::cli_admin::user_admin(&Operator::open(cfg)?, c, now),
+        UsersCommand::Mfa { user } => crate::cli_admin::mfa_command(cfg, &user),
         UsersCommand::Create(args) => {
             let op = Operator::open(cfg)?;
             let mut line = String::new();

@@ -98,6 +98,100 @@ impl Browser {
     }
 }
 
+/// A WebDriver extension command of the W3C WebAuthn spec (§11), which
+/// chromedriver implements: a virtual authenticator for passkey tests.
+#[derive(Debug)]
+struct WebAuthnCommand {
+    /// The path after `/session/{id}/`.
+    path: String,
+    body: Option<serde_json::Value>,
+    method: http::Method,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(serde_json::Value::to_string),
+        )
+    }
+}
+
+impl Browser {
+    /// Adds a virtual platform authenticator (CTAP2, resident keys, user
+    /// verification that always succeeds) and returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let r = self
+            .client
+            .issue_cmd(WebAuthnCommand {
+                path: "webauthn/authenticator".into(),
+                method: http::Method::POST,
+                body: Some(serde_json::json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserConsenting": true,
+                    "isUserVerified": true,
+                })),
+            })
+            .await
+            .expect("add a virtual authenticator");
+        r.as_str().expect("authenticator id").to_string()
+    }
+
+    /// Removes a virtual authenticator (and the credentials it holds).
+    pub async fn remove_virtual_authenticator(&self, authenticator: &str) {
+        self.client
+            .issue_cmd(WebAuthnCommand {
+                path: format!("webauthn/authenticator/{authenticator}"),
+                method: http::Method::DELETE,
+                body: None,
+            })
+            .await
+            .expect("remove the virtual authenticator");
+    }
+
+    /// Gives a virtual authenticator a credential (as [`Self::credentials`]
+    /// lists them: id, private key, user handle, counter).
+    pub async fn add_credential(&self, authenticator: &str, credential: &serde_json::Value) {
+        self.client
+            .issue_cmd(WebAuthnCommand {
+                path: format!("webauthn/authenticator/{authenticator}/credential"),
+                method: http::Method::POST,
+                body: Some(credential.clone()),
+            })
+            .await
+            .expect("add a credential");
+    }
+
+    /// The credentials the virtual authenticator holds (JSON objects).
+    pub async fn credentials(&self, authenticator: &str) -> Vec<serde_json::Value> {
+        let r = self
+            .client
+            .issue_cmd(WebAuthnCommand {
+                path: format!("webauthn/authenticator/{authenticator}/credentials"),
+                method: http::Method::GET,
+                body: None,
+            })
+            .await
+            .expect("list credentials");
+        r.as_array().cloned().unwrap_or_default()
+    }
+}
+
 /// Waits (up to a minute) until the element `css` shows a text that
 /// contains `want`, and returns it. After a click the browser may still
 /// show the old page, or replace an element while it is read (a stale

@@ -8,6 +8,7 @@ pub mod auth;
 mod clients;
 mod directory;
 pub mod extract;
+pub mod mfa;
 pub mod openapi;
 pub mod problem;
 pub mod providers;
@@ -59,6 +60,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         "/users/{id}/clear-throttle",
                         web::post().to(users::clear_user_throttle),
                     )
+                    .route(
+                        "/users/{id}/mfa-requirement",
+                        web::post().to(mfa::set_requirement),
+                    )
+                    .route("/users/{id}/mfa-reset", web::post().to(mfa::reset))
                     .route("/clients", web::get().to(clients::list_clients))
                     .route("/clients", web::post().to(clients::create_client))
                     .route("/clients/{id}", web::get().to(clients::get_client))

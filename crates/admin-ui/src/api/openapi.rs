@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, directory, problem, providers, system, types, users};
+use super::{clients, directory, mfa, problem, providers, system, types, users};
 
 struct Bearer;
 
@@ -40,6 +40,7 @@ impl Modify for Bearer {
     paths(
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::password_reset, users::revoke_sessions, users::clear_user_throttle,
+        mfa::set_requirement, mfa::reset,
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::rotate_secret, clients::delete_client,
         providers::list_upstream_providers, providers::create_upstream_provider, providers::get_upstream_provider,
         providers::update_upstream_provider, providers::delete_upstream_provider,
@@ -53,6 +54,7 @@ impl Modify for Bearer {
         problem::Problem, problem::FieldProblem,
         types::User, types::UserList, types::UserDetails, types::NewUser, types::UserPatch,
         types::GroupRef, types::Consent, types::Identity, types::Revoked, types::Cleared, types::Accepted,
+        mfa::MfaSummary, mfa::AppFactor, mfa::PasskeyFactor, mfa::MfaRequirement, mfa::MfaReset,
         types::ClientOut, types::ClientList, types::ClientWithSecret, types::ClientIn, types::SecretOut,
         providers::ProviderSettings, providers::ProviderOut, providers::ProviderList, providers::ProviderIn,
         types::RoleOut, types::RoleList, types::RoleIn, types::RoleRename,

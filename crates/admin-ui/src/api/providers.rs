@@ -44,6 +44,8 @@ pub struct ProviderSettings {
     pub allowed_email_domains: Vec<String>,
     pub allow_registration: bool,
     pub trust_email: bool,
+    /// The provider's own MFA (`amr` has `mfa`) stands for the second factor.
+    pub trust_mfa: bool,
     pub dangerous_allow_http: bool,
 }
 
@@ -71,6 +73,7 @@ impl From<&UpstreamProvider> for ProviderSettings {
             allowed_email_domains: p.allowed_email_domains.clone(),
             allow_registration: p.allow_registration,
             trust_email: p.trust_email,
+            trust_mfa: p.trust_mfa,
             dangerous_allow_http: p.dangerous_allow_http,
         }
     }
@@ -185,6 +188,8 @@ pub struct ProviderIn {
     #[serde(default)]
     pub trust_email: bool,
     #[serde(default)]
+    pub trust_mfa: bool,
+    #[serde(default)]
     pub dangerous_allow_http: bool,
 }
 
@@ -214,6 +219,7 @@ impl From<ProviderIn> for UpstreamProvider {
             allowed_email_domains: b.allowed_email_domains,
             allow_registration: b.allow_registration,
             trust_email: b.trust_email,
+            trust_mfa: b.trust_mfa,
             dangerous_allow_http: b.dangerous_allow_http,
         }
     }

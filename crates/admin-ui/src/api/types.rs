@@ -84,6 +84,9 @@ pub struct UserDetails {
     pub identities: Vec<Identity>,
     /// Seconds until the address may sign in again, while throttled.
     pub throttled_for: Option<i64>,
+    /// The account must have a second factor (same as `mfa.required`).
+    pub mfa_required: bool,
+    pub mfa: super::mfa::MfaSummary,
 }
 
 impl From<UserDetail> for UserDetails {
@@ -124,6 +127,8 @@ impl From<UserDetail> for UserDetails {
                 })
                 .collect(),
             throttled_for: d.throttled_for,
+            mfa_required: false,
+            mfa: Default::default(),
         }
     }
 }

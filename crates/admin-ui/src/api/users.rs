@@ -95,7 +95,7 @@ pub async fn create_user(
         .json(User::from(u)))
 }
 
-/// A user with roles, groups, active sessions, consents, linked identities.
+/// A user with roles, groups, active sessions, consents, linked identities, second factors (names and dates only).
 #[utoipa::path(get, path = "/admin/api/v1/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id")),
     responses(
@@ -116,8 +116,17 @@ pub async fn get_user(
         ctx.session_timeouts(),
         ctx.config.clone(),
     );
-    let d = ctx.db(move |c| users::detail(c, &cfg, &id, now, t)).await?;
-    Ok(HttpResponse::Ok().json(UserDetails::from(d)))
+    let (d, mfa) = ctx
+        .db(move |c| {
+            let d = users::detail(c, &cfg, &id, now, t)?;
+            let mfa = super::mfa::summary(c, &cfg, &id)?;
+            Ok((d, mfa))
+        })
+        .await?;
+    let mut out = UserDetails::from(d);
+    out.mfa_required = mfa.required;
+    out.mfa = mfa;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// Change name, address, verification, own roles, groups, or disable/enable.

@@ -41,8 +41,8 @@ struct FormPage {
     /// A stored provider has a secret (edit).
     has_secret: bool,
     /// The sign-in is older than the re-authentication window: the form
-    /// asks for the password.
-    reauth: bool,
+    /// asks for the password (and a second factor's code).
+    reauth: reauth::Inline,
     linked: i64,
     /// Why the stored settings do not validate.
     problem: Option<String>,
@@ -65,7 +65,7 @@ struct Extra {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn page(
+async fn page(
     ctx: &AppContext,
     session: &Session,
     admin: &CurrentUser,
@@ -101,7 +101,7 @@ fn page(
                 BUILTIN_ICONS.join(", ")
             ),
             has_secret: extra.has_secret,
-            reauth: reauth::needed(ctx, admin),
+            reauth: reauth::inline(ctx, session, admin).await?,
             linked: extra.linked,
             problem: extra.problem,
             redirect_uri,
@@ -111,7 +111,7 @@ fn page(
 }
 
 /// The edit form of a stored provider.
-pub fn edit_page(
+pub async fn edit_page(
     ctx: &AppContext,
     session: &Session,
     admin: &CurrentUser,
@@ -131,6 +131,7 @@ pub fn edit_page(
         ValidationErrors::default(),
         StatusCode::OK,
     )
+    .await
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -172,6 +173,7 @@ fn provider_from(f: &Fields, id: &str) -> UpstreamProvider {
         allowed_email_domains: words(f.get("allowed_email_domains")),
         allow_registration: f.checked("allow_registration"),
         trust_email: f.checked("trust_email"),
+        trust_mfa: f.checked("trust_mfa"),
         dangerous_allow_http: f.checked("dangerous_allow_http"),
     }
 }
@@ -211,6 +213,7 @@ pub async fn new_form(
         ValidationErrors::default(),
         StatusCode::OK,
     )
+    .await
 }
 
 /// Saves (creates when `existing` is `None`): the domain's checks (a stale
@@ -272,11 +275,11 @@ async fn save(
             Ok(see_other(&format!("/admin/providers/{id}")))
         }
         Err(CoreError::ReauthRequired { .. }) => {
-            let (status, message) = form.inline_message();
+            let (status, message) = form.inline_message(&ctx, &session).await?;
             let mut errors = ValidationErrors::default();
             errors.add(reauth::FIELD, message);
             secret_not_kept(&mut errors, &p, editing);
-            page(&ctx, &session, admin, shown_id, p, extra, errors, status)
+            page(&ctx, &session, admin, shown_id, p, extra, errors, status).await
         }
         Err(CoreError::Validation(mut v)) => {
             secret_not_kept(&mut v, &p, editing);
@@ -290,6 +293,7 @@ async fn save(
                 v,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
+            .await
         }
         Err(e) => Err(e.into()),
     }

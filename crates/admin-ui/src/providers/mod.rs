@@ -180,7 +180,7 @@ pub async fn show(
     if info.source == Source::Config {
         return configured_page(&ctx, &session, &admin, &info);
     }
-    form::edit_page(&ctx, &session, &admin, info)
+    form::edit_page(&ctx, &session, &admin, info).await
 }
 
 #[derive(Template)]

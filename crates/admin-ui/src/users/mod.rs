@@ -1,8 +1,10 @@
 //! Users: the searchable list (`GET /admin/users`), one user's page, the
-//! create and edit forms, and the actions on an account.
+//! create and edit forms, the actions on an account, and its second
+//! factors.
 
 pub mod actions;
 pub mod edit;
+pub mod mfa;
 pub mod view;
 
 use actix_session::Session;

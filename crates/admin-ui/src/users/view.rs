@@ -1,5 +1,6 @@
 //! `GET /admin/users/{id}`: profile, roles, groups, sessions, consents,
-//! linked identities, the latest audit events, and the actions.
+//! linked identities, second factors, the latest audit events, and the
+//! actions.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -10,6 +11,8 @@ use oidc_endpoints::pages::Layout;
 use oidc_endpoints::util::render;
 use oidc_endpoints::{AppContext, PageError};
 
+use super::mfa::Section;
+use crate::api::mfa::summary;
 use crate::guard::RequireAdmin;
 use crate::view::{frame, Chrome, Time};
 
@@ -27,6 +30,7 @@ struct UserPage {
     events: Vec<(Time, String, String, String)>,
     profile: Vec<(String, String)>,
     is_self: bool,
+    mfa: Section,
 }
 
 pub async fn show(
@@ -37,7 +41,13 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let (now, t, cfg) = (ctx.now(), ctx.session_timeouts(), ctx.config.clone());
-    let d = ctx.db(move |c| users::detail(c, &cfg, &id, now, t)).await?;
+    let (d, mfa) = ctx
+        .db(move |c| {
+            let d = users::detail(c, &cfg, &id, now, t)?;
+            let mfa = summary(c, &cfg, &id)?;
+            Ok((d, mfa))
+        })
+        .await?;
     let (layout, chrome) = frame(&session, &admin, &d.user.user.name, "users")?;
     let profile =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&d.user.user.profile)
@@ -109,6 +119,7 @@ pub async fn show(
             .collect(),
         profile,
         is_self: d.user.user.id == admin.id(),
+        mfa: Section::new(mfa),
         d,
     };
     Ok(render(StatusCode::OK, &page))

@@ -204,6 +204,27 @@ catalogue! {
     AdminUpstreamProviderDeleted = "admin_upstream_provider_deleted",
         "An administrator deleted an upstream provider and its links.",
         ["provider", "display_name", "links_removed"];
+    SecondFactor = "second_factor",
+        "A second factor was asked for after the first (`factor`: `totp`, `passkey`, `recovery_code`; `step`: `sign_in`, `reauth`, `step_up`); failures carry a `reason` (`wrong_code`, `replayed`, `throttled`, `unknown_passkey`, `ceremony`).",
+        ["factor", "step", "reason", "failures_in_window", "recovery_codes_left"];
+    PasskeySignIn = "passkey_sign_in",
+        "A sign-in with a passkey and no password; failures carry a `reason`.",
+        ["passkey", "reason"];
+    FactorAdded = "mfa_factor_added",
+        "A person added a second factor (`factor`: `totp` or `passkey`, with the passkey's `name`).",
+        ["factor", "name"];
+    FactorRemoved = "mfa_factor_removed",
+        "A second factor was removed, by its owner or an administrator (`factor`, `name`).",
+        ["factor", "name"];
+    PasskeyRenamed = "passkey_renamed",
+        "A person renamed one of their passkeys.",
+        ["name", "old_name"];
+    RecoveryCodesGenerated = "recovery_codes_generated",
+        "A new set of recovery codes was made (the old set no longer works).",
+        ["count"];
+    MfaRequirementSet = "admin_mfa_requirement_set",
+        "An administrator required (or stopped requiring) an account to enrol a second factor.",
+        ["required"];
 }
 
 impl EventKind {

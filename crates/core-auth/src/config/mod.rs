@@ -76,6 +76,7 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub audit: AuditConfig,
     pub admin: AdminConfig,
+    pub mfa: MfaConfig,
     pub metrics: MetricsConfig,
     pub tls: TlsConfig,
 }
@@ -106,6 +107,7 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             audit: AuditConfig::default(),
             admin: AdminConfig::default(),
+            mfa: MfaConfig::default(),
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
         }

@@ -92,6 +92,19 @@ impl Default for AdminConfig {
     }
 }
 
+/// Second factors (one-time codes, passkeys, recovery codes).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaConfig {
+    /// Holders of any of these roles (directly or through a group) must
+    /// have a second factor: after the password they are taken through
+    /// enrolment before any session or code is issued.
+    pub required_for_roles: Vec<String>,
+    /// The name authenticator apps show above the code; empty means the
+    /// issuer's host name.
+    pub totp_issuer: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {

@@ -229,8 +229,65 @@ diesel::joinable!(group_roles -> groups (group_id));
 diesel::joinable!(user_groups -> groups (group_id));
 diesel::joinable!(user_groups -> users (user_id));
 
+diesel::table! {
+    mfa_totp (user_id) {
+        user_id -> Text,
+        secret_enc -> Text,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremonies (id_hash) {
+        id_hash -> Text,
+        user_id -> Nullable<Text>,
+        purpose -> Text,
+        state -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mfa_enrolment_required (user_id) {
+        user_id -> Text,
+        set_at -> BigInt,
+    }
+}
+
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(mfa_totp -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    mfa_totp,
+    passkeys,
+    recovery_codes,
+    webauthn_ceremonies,
+    mfa_enrolment_required,
     federated_identities,
     upstream_providers,
     roles,

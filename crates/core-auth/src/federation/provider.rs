@@ -91,6 +91,10 @@ pub struct UpstreamProvider {
     /// address, and new accounts start verified. Otherwise the person
     /// confirms the link with their password.
     pub trust_email: bool,
+    /// Whether this provider's own multi-factor sign-in (its ID token's
+    /// `amr` contains `mfa`) stands for the second factor here, so an
+    /// account with a factor is not asked for it again. Off: always asked.
+    pub trust_mfa: bool,
     /// Dangerous: allows `http://` provider URLs (local testing only).
     pub dangerous_allow_http: bool,
 }
@@ -121,6 +125,7 @@ impl Default for UpstreamProvider {
             allowed_email_domains: Vec::new(),
             allow_registration: true,
             trust_email: false,
+            trust_mfa: false,
             dangerous_allow_http: false,
         }
     }

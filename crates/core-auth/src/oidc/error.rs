@@ -28,6 +28,9 @@ pub enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     UnsupportedTokenType,
+    /// OpenID Connect Core Unmet Authentication Requirements 1.0: an
+    /// essential `acr` the account cannot reach.
+    UnmetAuthenticationRequirements,
 }
 
 impl ErrorCode {
@@ -51,6 +54,7 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 }

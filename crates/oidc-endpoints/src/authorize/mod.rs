@@ -148,11 +148,10 @@ async fn proceed(
     rid: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
-    let info = user.as_ref().map(|u| SessionInfo {
-        user_id: u.id().to_string(),
-        auth_time: u.auth_time,
-        sid: u.sid.clone(),
-    });
+    let info = match &user {
+        Some(u) => Some(session_info(ctx, u).await?),
+        None => None,
+    };
     let consent_covers = match &user {
         Some(u) if !client.skip_consent => {
             let (uid, cid, wanted) = (
@@ -202,6 +201,16 @@ async fn proceed(
                 url.push_str(&format!("&login_hint={}", urlencode(h)));
             }
             Ok(see_other(&url))
+        }
+        Next::StepUp(level) => {
+            let rid = match rid {
+                Some(r) => r,
+                None => pending::put(session, &request, now)?,
+            };
+            Ok(see_other(&format!(
+                "/login/step-up?level={level}&next={}",
+                urlencode(&format!("/authorize/resume?rid={rid}"))
+            )))
         }
         Next::Consent => {
             let Some(user) = user else {
@@ -410,12 +419,29 @@ async fn consent_submit(
     let actor = auditing::meta(&req, Some(&user));
     ctx.db(move |c| consent::grant(c, &actor, &cid, &scope, now))
         .await?;
-    let info = SessionInfo {
-        user_id: user.id().to_string(),
-        auth_time: user.auth_time,
-        sid: user.sid.clone(),
-    };
+    let info = session_info(&ctx, &user).await?;
     issue(&req, &ctx, &user, &info, request).await
+}
+
+/// The signed-in session as the request's rules see it, with the highest
+/// `acr` level the account's factors could reach (for step-up).
+async fn session_info(ctx: &AppContext, u: &CurrentUser) -> Result<SessionInfo, PageError> {
+    let uid = u.id().to_string();
+    let f = ctx.db(move |c| core_auth::mfa::factors(c, &uid)).await?;
+    let reachable = if !f.passkeys.is_empty() {
+        3
+    } else if f.any() {
+        2
+    } else {
+        1
+    };
+    Ok(SessionInfo {
+        user_id: u.id().to_string(),
+        auth_time: u.auth_time,
+        sid: u.sid.clone(),
+        amr: u.amr.clone(),
+        reachable,
+    })
 }
 
 #[derive(Template)]

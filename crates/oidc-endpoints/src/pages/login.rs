@@ -25,6 +25,10 @@ use crate::util::{local_path, see_other};
 pub struct LoginQuery {
     next: String,
     signed_out: Option<String>,
+    /// A passkey sign-in did not succeed.
+    passkey_failed: Option<String>,
+    /// The second step of a sign-in took too long.
+    expired: Option<String>,
     login_hint: String,
     /// `login`: show the form even to someone signed in (re-authentication).
     prompt: String,
@@ -50,7 +54,13 @@ pub async fn show(
         email: q.login_hint.clone(),
         notice: q.signed_out.as_ref().map(|_| "You have signed out.".into()),
         next,
-        error: None,
+        error: if q.passkey_failed.is_some() {
+            Some("Signing in with that passkey did not work. Try again, or sign in with your password.".into())
+        } else if q.expired.is_some() {
+            Some("That took too long. Please sign in again.".into())
+        } else {
+            None
+        },
     };
     if let Some(u) = &user.0 {
         if q.prompt != "login" {
@@ -88,8 +98,19 @@ pub async fn submit(
         .await?;
     match checked {
         Ok(user) => {
-            let (sid, amr) = (identity::new_sid(), ["pwd".to_string()]);
-            identity::signed_in(&ctx, &session, &req, &user.id, &sid, now, &amr, &next)
+            ctx.metrics.sign_in("success");
+            let sid = identity::new_sid();
+            crate::pages::mfa::after_first_factor(
+                &ctx,
+                &session,
+                &req,
+                &user.id,
+                &sid,
+                &["pwd"],
+                &next,
+                false,
+            )
+            .await
         }
         Err(r) => form::refused(&ctx, &session, r, email, next).await,
     }

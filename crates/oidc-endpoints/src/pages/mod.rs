@@ -3,6 +3,7 @@
 mod account;
 pub mod email;
 mod login;
+pub mod mfa;
 mod profile;
 mod register;
 mod security;
@@ -84,6 +85,7 @@ pub fn mount(t: &mut crate::routes::Table) {
         .post("/reset-password", email::reset_submit)
         .post("/account/consents/withdraw", account::withdraw_consent)
         .post("/logout", account::logout);
+    mfa::mount(t);
 }
 
 async fn home(user: MaybeUser) -> HttpResponse {

@@ -18,6 +18,7 @@ use crate::auditing;
 use crate::context::AppContext;
 use crate::errors::PageError;
 use crate::identity::{self, MaybeUser};
+use crate::pages::mfa::after_first_factor;
 use crate::util::{local_path, see_other, urlencode};
 
 #[derive(Debug, Deserialize, Default)]
@@ -65,7 +66,10 @@ pub async fn callback(
     let next = local_path(&pending.next).unwrap_or_default();
     match done {
         Finished::SignIn { user_id, amr } => {
-            identity::signed_in(&ctx, &session, &req, &user_id, &sid, now, &amr, &next)
+            ctx.metrics.sign_in("success");
+            let trusted = p.trust_mfa && amr.iter().any(|a| a == "mfa");
+            let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+            after_first_factor(&ctx, &session, &req, &user_id, &sid, &amr, &next, trusted).await
         }
         Finished::Linked => Ok(see_other(&format!("/account?linked={}", urlencode(&p.id)))),
         Finished::ConfirmWithPassword(link) => {

@@ -57,8 +57,15 @@ pub async fn submit(
     match done {
         Confirmed::Linked { user_id, amr } => {
             session.remove(LINK);
+            ctx.metrics.sign_in("success");
             let sid = identity::new_sid();
-            identity::signed_in(&ctx, &session, &req, &user_id, &sid, now, &amr, &link.next)
+            let next = crate::util::local_path(&link.next).unwrap_or_default();
+            let trusted = trusted_mfa(&ctx, &link.provider, &amr).await?;
+            let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+            crate::pages::mfa::after_first_factor(
+                &ctx, &session, &req, &user_id, &sid, &amr, &next, trusted,
+            )
+            .await
         }
         Confirmed::Refused { refusal, provider } => {
             session.remove(LINK);
@@ -73,4 +80,15 @@ pub async fn submit(
         Confirmed::Password(r) => page::password_refused(&ctx, &session, &link, r).await,
         Confirmed::Expired => Ok(page::expired()),
     }
+}
+
+/// Whether the provider's own multi-factor sign-in stands for the second
+/// factor here: its `trust_mfa` is on and its ID token's `amr` said `mfa`.
+async fn trusted_mfa(ctx: &AppContext, provider: &str, amr: &[String]) -> Result<bool, PageError> {
+    if !amr.iter().any(|a| a == "mfa") {
+        return Ok(false);
+    }
+    Ok(super::provider(ctx, provider)
+        .await?
+        .is_some_and(|p| p.trust_mfa))
 }

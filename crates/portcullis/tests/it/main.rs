@@ -16,6 +16,7 @@ mod db_round_trips;
 mod federation;
 mod mail;
 mod metrics_tls;
+mod mfa;
 mod migrations;
 mod oidc_bad_input;
 mod oidc_flow;

@@ -1,7 +1,8 @@
-//! What a valid authorization request needs next: a sign-in, consent, or
-//! the code; and the `acr` it is answered with.
+//! What a valid authorization request needs next: a sign-in, a stronger
+//! factor (step-up), consent, or the code; and the `acr` it is answered
+//! with (see [`super::acr`]).
 
-use super::AuthzRequest;
+use super::{acr, AuthzRequest};
 use crate::clients::Client;
 use crate::clock::UnixTime;
 use crate::oidc::error::{ErrorCode, OAuthError};
@@ -13,6 +14,11 @@ pub struct SessionInfo {
     pub auth_time: UnixTime,
     /// The session's public id; a new one at every sign-in.
     pub sid: String,
+    /// How the person authenticated (`amr`).
+    pub amr: Vec<String>,
+    /// The highest `acr` level the account could reach with its factors
+    /// (3 with a passkey, 2 with any second factor, else 1).
+    pub reachable: u8,
 }
 
 impl SessionInfo {
@@ -27,6 +33,9 @@ impl SessionInfo {
 pub enum Next {
     /// Show the sign-in page, then come back.
     SignIn,
+    /// Ask the signed-in person for a factor reaching this `acr` level,
+    /// then come back.
+    StepUp(u8),
     /// Ask the person to consent, then come back.
     Consent,
     /// Issue the code.
@@ -62,6 +71,31 @@ pub fn decide(
             Next::SignIn
         };
     }
+    if let (Some(s), Some(w)) = (session, acr::wanted(req)) {
+        if acr::level_of(&s.amr) < w.level {
+            if s.reachable >= w.level {
+                return if req.prompt.none {
+                    Next::Fail(OAuthError::new(
+                        ErrorCode::InteractionRequired,
+                        "a stronger sign-in is needed for the requested acr",
+                    ))
+                } else {
+                    Next::StepUp(w.level)
+                };
+            }
+            if w.essential {
+                return Next::Fail(OAuthError::new(
+                    ErrorCode::UnmetAuthenticationRequirements,
+                    format!(
+                        "the account cannot sign in at acr level {} (it has no such factor)",
+                        w.level
+                    ),
+                ));
+            }
+            // Voluntary: the best the account can do is given, and its
+            // `acr` says what it was.
+        }
+    }
     let extra_claims =
         !crate::oidc::claims::beyond_scopes(&req.scope, req.claims_value().as_ref()).is_empty();
     let needs_consent =
@@ -80,11 +114,13 @@ pub fn decide(
     Next::Issue
 }
 
-/// The acr value: "1" when the person entered credentials for this
-/// request, "0" when an existing session was reused (as Keycloak reports).
+/// The `acr` value: the session's level ("1" one factor, "2"
+/// multi-factor, "3" phishing-resistant) when the person signed in for
+/// this request or the request asked for a level; "0" when an existing
+/// session was reused and nothing was asked (as Keycloak reports).
 pub fn acr_for(req: &AuthzRequest, session: &SessionInfo) -> &'static str {
-    if session.signed_in_during(req) {
-        "1"
+    if session.signed_in_during(req) || acr::wanted(req).is_some() {
+        acr::SUPPORTED[usize::from(acr::level_of(&session.amr))]
     } else {
         "0"
     }

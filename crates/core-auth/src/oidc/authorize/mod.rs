@@ -52,6 +52,9 @@ pub struct AuthzRequest {
     pub login_hint: Option<String>,
     /// The validated `claims` parameter (JSON).
     pub claims: Option<String>,
+    /// `acr_values`, as given (see [`acr`]).
+    #[serde(default)]
+    pub acr_values: Vec<String>,
     /// When the request arrived.
     pub requested_at: UnixTime,
     /// The public id (`sid`) of the session the request arrived in, if any.
@@ -348,11 +351,13 @@ pub fn validate(
         hint_sub,
         login_hint: get(p, "login_hint").map(|h| h.chars().take(254).collect()),
         claims,
+        acr_values: acr::parse_acr_values(get(p, "acr_values")),
         requested_at: now,
         session_at_start: None,
     })
 }
 
+pub mod acr;
 mod decide;
 #[cfg(test)]
 mod tests;

@@ -218,6 +218,8 @@ fn decisions() {
         user_id: "u".into(),
         auth_time: 50,
         sid: "sid-1".into(),
+        amr: vec!["pwd".into()],
+        reachable: 1,
     };
     assert_eq!(decide(&r, &c, None, false, 100), Next::SignIn);
     assert_eq!(decide(&r, &c, Some(&s), false, 100), Next::Consent);
@@ -228,6 +230,8 @@ fn decisions() {
         user_id: "u".into(),
         auth_time: 100,
         sid: "sid-2".into(),
+        amr: vec!["pwd".into()],
+        reachable: 1,
     };
     assert_eq!(acr_for(&r, &fresh), "1");
     assert_eq!(acr_for(&r, &s), "0");
@@ -252,4 +256,66 @@ fn decisions() {
     r.max_age = None;
     r.hint_sub = Some("someone-else".into());
     assert_eq!(decide(&r, &c, Some(&s), true, 100), Next::SignIn);
+}
+
+fn session(amr: &[&str], reachable: u8) -> SessionInfo {
+    SessionInfo {
+        user_id: "u".into(),
+        auth_time: 100,
+        sid: "sid-1".into(),
+        amr: amr.iter().map(|s| s.to_string()).collect(),
+        reachable,
+    }
+}
+
+#[test]
+fn acr_values_step_up_a_weaker_session_instead_of_a_new_sign_in() {
+    let c = client(false);
+    let mut r = validate(&params(&[("acr_values", "2")]), &c, None, 100).unwrap();
+    r.session_at_start = Some("sid-1".into());
+    let pwd = session(&["pwd"], 2);
+    assert_eq!(decide(&r, &c, Some(&pwd), true, 100), Next::StepUp(2));
+    let mfa = session(&["pwd", "otp", "mfa"], 2);
+    assert_eq!(decide(&r, &c, Some(&mfa), true, 100), Next::Issue);
+    // Asked for, so reported even on a reused session.
+    assert_eq!(acr_for(&r, &mfa), "2");
+    // Voluntary and out of reach: the best there is, and acr says so.
+    let weak = session(&["pwd"], 1);
+    assert_eq!(decide(&r, &c, Some(&weak), true, 100), Next::Issue);
+    assert_eq!(acr_for(&r, &weak), "1");
+    // A passkey is level 3; "phr" names it too.
+    let r3 = validate(&params(&[("acr_values", "x phr")]), &c, None, 100).unwrap();
+    assert_eq!(decide(&r3, &c, Some(&mfa), true, 100), Next::Issue);
+    let with_key = session(&["pwd", "otp", "mfa"], 3);
+    assert_eq!(decide(&r3, &c, Some(&with_key), true, 100), Next::StepUp(3));
+    let used_key = session(&["pwd", "hwk", "mfa"], 3);
+    assert_eq!(acr_for(&r3, &used_key), "3");
+}
+
+#[test]
+fn an_essential_acr_out_of_reach_is_an_error_and_prompt_none_never_steps_up() {
+    let c = client(false);
+    let claims = r#"{"id_token":{"acr":{"essential":true,"values":["3"]}}}"#;
+    let r = validate(&params(&[("claims", claims)]), &c, None, 100).unwrap();
+    let mfa = session(&["pwd", "otp", "mfa"], 2);
+    assert!(matches!(
+        decide(&r, &c, Some(&mfa), true, 100),
+        Next::Fail(e) if e.code == ErrorCode::UnmetAuthenticationRequirements
+    ));
+    let with_key = session(&["pwd", "otp", "mfa"], 3);
+    assert_eq!(decide(&r, &c, Some(&with_key), true, 100), Next::StepUp(3));
+    let mut none = r.clone();
+    none.prompt.none = true;
+    assert!(matches!(
+        decide(&none, &c, Some(&with_key), true, 100),
+        Next::Fail(e) if e.code == ErrorCode::InteractionRequired
+    ));
+    // max_age still forces a fresh sign-in, whatever the level.
+    let mut aged = r.clone();
+    aged.max_age = Some(10);
+    let old = SessionInfo {
+        auth_time: 10,
+        ..with_key
+    };
+    assert_eq!(decide(&aged, &c, Some(&old), true, 100), Next::SignIn);
 }

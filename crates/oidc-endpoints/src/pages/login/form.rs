@@ -26,6 +26,8 @@ struct LoginPage {
     notice: Option<String>,
     /// "Sign in with ..." buttons, one per enabled upstream provider.
     providers: Vec<ProviderButton>,
+    /// Passkeys work with this issuer: offer "Sign in with a passkey".
+    passkeys: bool,
 }
 
 /// What the form shows besides its fields' labels.
@@ -54,6 +56,7 @@ pub async fn page(
         error: f.error,
         notice: f.notice,
         providers,
+        passkeys: core_auth::mfa::passkeys::availability(&ctx.config).is_ok(),
     };
     Ok(render(status, &page))
 }

@@ -8,6 +8,7 @@ mod browser;
 mod cli_admin;
 mod console;
 mod faces;
+mod mfa;
 mod openapi;
 mod providers;
 mod reauth;

@@ -8,6 +8,7 @@ mod browser;
 pub(crate) mod fake;
 mod reauth;
 mod register_page;
+mod second_factor;
 mod two_servers;
 
 use core_auth::federation::UpstreamProvider;

@@ -41,7 +41,11 @@ pub async fn post(
 
 /// The console's fields of an OpenID Connect provider at the fake, with
 /// the secret in the form body so that the fake sees it.
-fn oidc_form<'a>(id: &'a str, issuer: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn oidc_form<'a>(
+    id: &'a str,
+    issuer: &'a str,
+    secret: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("id", id),
         ("preset", ""),

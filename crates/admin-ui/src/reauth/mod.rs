@@ -7,16 +7,23 @@
 //! refusal with [`AdminForm::reauth_page`]: every field the form sent plus
 //! a password field, posting back to the same action. [`AdminForm`] checks
 //! that password before the handler runs (throttled and audited like a
-//! sign-in, see `core_auth::signin::reauthenticate`); right, the session's
-//! `auth_time` becomes now and the action goes ahead in that same request.
-//! A form that carries a secret (an upstream provider's client secret) has
-//! the password field itself instead, so that the secret is never sent
-//! back.
+//! sign-in, see `core_auth::signin::reauthenticate`). For an account
+//! without a second factor, a right password makes the session's
+//! `auth_time` now and the action goes ahead in that same request. For an
+//! account with one (`core_auth::mfa::factors(..).any()`), the same page
+//! then asks for it ([`factor`]: a code from the app, a recovery code or a
+//! passkey), posting the same fields back again; only the right second
+//! factor moves `auth_time`. A form that carries a secret (an upstream
+//! provider's client secret) has the fields itself instead ([`inline`]),
+//! so that the secret is never sent back.
 //!
 //! Whoever has linked an upstream provider may confirm with a fresh
 //! sign-in there instead (`POST /login/upstream/{id}/reauth`): they come
 //! back to the page they were on and do the action again. An account
 //! without a password (created through a provider) has only that way.
+
+mod factor;
+mod password;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,20 +33,39 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use core_auth::actor::Actor;
-use core_auth::sessions::keys;
-use core_auth::signin::{self, Refusal};
-use core_auth::Secret;
 use oidc_endpoints::identity::CurrentUser;
 use oidc_endpoints::pages::Layout;
-use oidc_endpoints::ratelimit::Group;
-use oidc_endpoints::util::{client_addr, render};
+use oidc_endpoints::util::render;
 use oidc_endpoints::{auditing, csrf, AppContext, PageError};
 
 use crate::fields::Fields;
 use crate::guard::RequireAdmin;
 use crate::view::{frame, Chrome};
 
+pub use factor::{passkey_options, Offer};
+
+/// The administrator's password.
 pub const FIELD: &str = "reauth_password";
+/// A code from the authenticator app (six digits) or a recovery code.
+pub const CODE_FIELD: &str = "reauth_code";
+/// A recovery code (the second step's own form for it).
+pub const RECOVERY_FIELD: &str = "reauth_recovery_code";
+/// A passkey's answer, in the fields `static/webauthn.js` fills (no
+/// console form may use these names for anything else).
+pub const PASSKEY_HANDLE: &str = "handle";
+pub const PASSKEY_RESPONSE: &str = "response";
+
+/// The fields of the re-authentication itself: never replayed.
+fn is_proof_field(name: &str) -> bool {
+    [
+        FIELD,
+        CODE_FIELD,
+        RECOVERY_FIELD,
+        PASSKEY_HANDLE,
+        PASSKEY_RESPONSE,
+    ]
+    .contains(&name)
+}
 
 #[derive(Template)]
 #[template(path = "admin/reauth.html")]
@@ -51,6 +77,10 @@ struct ReauthPage {
     hidden: Vec<(String, String)>,
     error: Option<String>,
     has_password: bool,
+    /// The account has a second factor (asked after the password).
+    has_factor: bool,
+    /// The password passed: the second factor is asked now.
+    second: Option<Offer>,
     /// Linked, enabled providers: (id, display name).
     providers: Vec<(String, String)>,
     /// Where a provider round trip comes back to.
@@ -64,18 +94,50 @@ pub fn needed(ctx: &AppContext, admin: &CurrentUser) -> bool {
     ctx.now() - admin.auth_time > ctx.config.admin.reauth_window_secs.max(0)
 }
 
+/// What a form that asks inline (a form carrying a secret) shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inline {
+    /// The password field.
+    pub password: bool,
+    /// The field for a code from the app or a recovery code.
+    pub code: bool,
+}
+
+/// The re-authentication fields an inline form shows now: none within the
+/// window; else the password (unless it passed in the last five minutes)
+/// and, for an account with a second factor, a code.
+pub async fn inline(
+    ctx: &AppContext,
+    session: &Session,
+    admin: &CurrentUser,
+) -> Result<Inline, PageError> {
+    if !needed(ctx, admin) {
+        return Ok(Inline::default());
+    }
+    let offer = factor::factors_of(ctx, admin).await?;
+    let password_done = offer.is_some() && factor::pending(session, admin.id(), ctx.now());
+    Ok(Inline {
+        password: !password_done,
+        code: offer.is_some_and(|o| o.takes_code()),
+    })
+}
+
 /// A submitted console form: an administrator (checked before the body is
-/// read), its fields (read strictly), and the re-authentication password,
-/// if it carries one, checked. Its CSRF token was verified before: every
-/// console route is in the route table, so the CSRF guard
-/// (`oidc_endpoints::csrf::guard`) checks every console POST before the
-/// handler runs. The replayed form of [`AdminForm::reauth_page`] carries
-/// the token among its hidden fields.
+/// read), its fields (read strictly), and the re-authentication it carries
+/// (a password, a second factor or both), checked. Its CSRF token was
+/// verified before: every console route is in the route table, so the
+/// CSRF guard (`oidc_endpoints::csrf::guard`) checks every console POST
+/// before the handler runs. The replayed form of
+/// [`AdminForm::reauth_page`] carries the token among its hidden fields.
 pub struct AdminForm {
     pub admin: CurrentUser,
     pub fields: Fields,
-    /// A password was given and refused: the status and message to show.
+    /// A password or second factor was given and refused: the status and
+    /// message to show.
     pub refused: Option<(StatusCode, String)>,
+    /// The password was right in this request and the account's second
+    /// factor is asked next.
+    pub factor_next: bool,
     req: HttpRequest,
 }
 
@@ -89,9 +151,15 @@ impl AdminForm {
         auditing::meta(&self.req, Some(&self.admin))
     }
 
-    /// The answer to `CoreError::ReauthRequired`: the password page, which
-    /// posts the same fields back to the same action (after a wrong
-    /// password, with the message and its status).
+    /// Whether the form carried a password or a second factor.
+    fn carries_proof(&self) -> bool {
+        !self.get(FIELD).is_empty() || factor::Proof::from_fields(&self.fields).is_some()
+    }
+
+    /// The answer to `CoreError::ReauthRequired`: the password page, or,
+    /// once the password passed, the second factor's; either posts the
+    /// same fields back to the same action (after a refusal, with the
+    /// message and its status).
     pub async fn reauth_page(
         &self,
         ctx: &AppContext,
@@ -102,7 +170,7 @@ impl AdminForm {
             .fields
             .0
             .iter()
-            .filter(|(k, _)| k != FIELD)
+            .filter(|(k, _)| !is_proof_field(k))
             .cloned()
             .collect();
         let back = came_from(&self.req, ctx);
@@ -124,22 +192,29 @@ impl AdminForm {
         .await
     }
 
-    /// For a form that asks inline ([`FIELD`] in the form itself): the
-    /// status and message to show at that field after `ReauthRequired`.
-    pub fn inline_message(&self) -> (StatusCode, String) {
+    /// For a form that asks inline ([`inline`]): the status and message to
+    /// show at the password field after `ReauthRequired`.
+    pub async fn inline_message(
+        &self,
+        ctx: &AppContext,
+        session: &Session,
+    ) -> Result<(StatusCode, String), PageError> {
         if let Some(r) = &self.refused {
-            return r.clone();
+            return Ok(r.clone());
         }
-        if self.admin.user.user.password_hash.is_none() {
-            return (
-                StatusCode::OK,
-                "Your account has no password: confirm it is you at /admin/reauth (with an account linked to yours), then save again.".into(),
-            );
-        }
-        (
-            StatusCode::OK,
-            "Enter your password to confirm this change.".into(),
-        )
+        let ask = inline(ctx, session, &self.admin).await?;
+        let msg = if self.admin.user.user.password_hash.is_none() {
+            "Your account has no password: confirm it is you at /admin/reauth (with an account linked to yours), then save again."
+        } else if !ask.password && ask.code {
+            "Your password is confirmed. Now enter a code from your authenticator app (or a recovery code) to save."
+        } else if !ask.password {
+            "Your password is confirmed. Confirm with your passkey at /admin/reauth, then save again."
+        } else if ask.code {
+            "Enter your password and a code from your authenticator app (or a recovery code) to confirm this change."
+        } else {
+            "Enter your password to confirm this change."
+        };
+        Ok((StatusCode::OK, msg.into()))
     }
 }
 
@@ -160,17 +235,31 @@ impl FromRequest for AdminForm {
                 .ok_or_else(|| PageError::BadRequest("server misconfigured: no context".into()))?
                 .clone();
             let mut refused = None;
+            let mut factor_next = false;
             let password = fields.get(FIELD);
             if !password.is_empty() && needed(&ctx, &admin) {
-                match confirm(&req, &ctx, &session, &admin, password).await? {
-                    Ok(now) => admin.auth_time = now,
+                match password::confirm(&req, &ctx, &session, &admin, password).await? {
+                    Ok(password::Passed::Confirmed(now)) => admin.auth_time = now,
+                    Ok(password::Passed::FactorNext) => factor_next = true,
                     Err(r) => refused = Some(r),
+                }
+            }
+            if refused.is_none() && needed(&ctx, &admin) {
+                if let Some(proof) = factor::Proof::from_fields(&fields) {
+                    match factor::confirm(&req, &ctx, &session, &admin, proof).await? {
+                        Ok(now) => {
+                            admin.auth_time = now;
+                            factor_next = false;
+                        }
+                        Err(r) => refused = Some(r),
+                    }
                 }
             }
             Ok(AdminForm {
                 admin,
                 fields,
                 refused,
+                factor_next,
                 req,
             })
         })
@@ -188,58 +277,8 @@ fn came_from(req: &HttpRequest, ctx: &AppContext) -> String {
         .unwrap_or_else(|| "/admin".into())
 }
 
-fn minutes(secs: i64) -> String {
-    let m = (secs + 59) / 60;
-    format!("{m} minute{}", if m == 1 { "" } else { "s" })
-}
-
-/// Checks `password` as the administrator's, against the per-IP sign-in
-/// limit and the account's throttle. Right: the session's `auth_time`
-/// becomes now (returned). Refused: the status and message to show.
-async fn confirm(
-    req: &HttpRequest,
-    ctx: &web::Data<AppContext>,
-    session: &Session,
-    admin: &CurrentUser,
-    password: &str,
-) -> Result<Result<i64, (StatusCode, String)>, PageError> {
-    if let Some(ip) = client_addr(req) {
-        if let Err(wait) = ctx.limits.check(Group::SignIn, ip) {
-            ctx.metrics.rate_limited(Group::SignIn.name());
-            return Ok(Err((
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("Too many attempts from your network. Try again in {wait} seconds."),
-            )));
-        }
-    }
-    let actor = auditing::meta(req, Some(admin));
-    let secret = Secret::new(password.to_string());
-    let now = ctx.now();
-    let checked = ctx
-        .call(move |core| signin::reauthenticate(core, &actor, &secret, now))
-        .await?;
-    Ok(match checked {
-        Ok(_) => {
-            session
-                .insert(keys::AUTH_TIME, now)
-                .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
-            Ok(now)
-        }
-        Err(Refusal::Throttled { retry_after }) => Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many wrong passwords for your account. For your security, try again in {}.",
-                minutes(retry_after)
-            ),
-        )),
-        Err(Refusal::Wrong | Refusal::Disabled) => Err((
-            StatusCode::UNAUTHORIZED,
-            "That password is not right.".to_string(),
-        )),
-    })
-}
-
-/// The password page (and the linked providers' buttons).
+/// The password page (and the linked providers' buttons), or the second
+/// factor's page while the password step waits for it.
 #[allow(clippy::too_many_arguments)]
 async fn page(
     ctx: &AppContext,
@@ -253,7 +292,12 @@ async fn page(
     back: &str,
 ) -> Result<HttpResponse, PageError> {
     let has_password = admin.user.user.password_hash.is_some();
-    let title = if has_password {
+    let offer = factor::factors_of(ctx, admin).await?;
+    let has_factor = offer.is_some();
+    let second = offer.filter(|_| factor::pending(session, admin.id(), ctx.now()));
+    let title = if second.is_some() {
+        "Confirm with your second factor"
+    } else if has_password {
         "Confirm your password"
     } else {
         "Confirm it is you"
@@ -271,6 +315,8 @@ async fn page(
             hidden,
             error,
             has_password,
+            has_factor,
+            second,
             providers,
             back: back.to_string(),
             csrf,
@@ -285,7 +331,8 @@ pub struct NextQuery {
 }
 
 /// `GET /admin/reauth?next=`: confirm who you are now, then go on to
-/// `next` (for forms that ask inline, when the account has no password).
+/// `next` (for forms that ask inline, when the account has no password or
+/// confirms with a passkey).
 pub async fn show(
     ctx: web::Data<AppContext>,
     session: Session,
@@ -311,7 +358,8 @@ pub async fn show(
     .await
 }
 
-/// `POST /admin/reauth`: the password, then on to `next`.
+/// `POST /admin/reauth`: the password (then the second factor, for an
+/// account with one), then on to `next`.
 pub async fn submit(
     ctx: web::Data<AppContext>,
     session: Session,
@@ -319,15 +367,17 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let next =
         oidc_endpoints::util::local_path(form.get("next")).unwrap_or_else(|| "/admin".into());
-    if form.refused.is_none() && !form.get(FIELD).is_empty() && !needed(&ctx, &form.admin) {
+    if form.refused.is_none() && form.carries_proof() && !needed(&ctx, &form.admin) {
         return Ok(oidc_endpoints::util::see_other(&next));
     }
     let mut form = form;
-    if form.refused.is_none() {
-        form.refused = Some((
-            StatusCode::UNAUTHORIZED,
-            "That password is not right.".to_string(),
-        ));
+    if form.refused.is_none() && !form.factor_next {
+        let msg = if factor::pending(&session, form.admin.id(), ctx.now()) {
+            "Enter a code from your authenticator app or a recovery code, or use your passkey."
+        } else {
+            "That password is not right."
+        };
+        form.refused = Some((StatusCode::UNAUTHORIZED, msg.to_string()));
     }
     form.reauth_page(&ctx, &session, "go on").await
 }
