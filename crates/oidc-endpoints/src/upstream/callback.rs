@@ -58,6 +58,7 @@ pub async fn callback(
             return Ok(f.page(&p.display_name, answers::back(&pending)));
         }
     };
+    let upstream_mfa = p.trust_mfa && who.amr.iter().any(|a| a == "mfa");
     let sid = identity::new_sid();
     let (pending2, p2, sid2) = (pending.clone(), p.clone(), sid.clone());
     let done = ctx
@@ -77,6 +78,15 @@ pub async fn callback(
             Ok(see_other("/login/upstream/confirm"))
         }
         Finished::Reauthenticated => {
+            // An account with a second factor confirms with it too, unless
+            // this provider is trusted for its own (and used it).
+            if let Some(u) = user.0.as_ref().filter(|_| !upstream_mfa) {
+                if let Some(step) =
+                    crate::pages::mfa::reauth_second_factor(&ctx, &session, u, &next).await?
+                {
+                    return Ok(step);
+                }
+            }
             session.insert(keys::AUTH_TIME, now).map_err(session_err)?;
             Ok(see_other(if next.is_empty() { "/account" } else { &next }))
         }

@@ -75,7 +75,7 @@ pub async fn show(ctx: web::Data<AppContext>, session: Session) -> Result<HttpRe
     let p = match pending(&session, ctx.now()) {
         Ok(p) if !p.enrol => p,
         Ok(_) => return Ok(see_other("/login/enrol")),
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let page = page(&ctx, &session, &p, false, None).await?;
     Ok(render(StatusCode::OK, &page))
@@ -109,7 +109,7 @@ pub async fn submit(
     let p = match pending(&session, now) {
         Ok(p) if !p.enrol => p,
         Ok(_) => return Ok(see_other("/login/enrol")),
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let form = form.into_inner();
     let recovery = !form.recovery_code.trim().is_empty();
@@ -236,7 +236,7 @@ pub async fn passkey_submit(
     let p = match pending(&session, now) {
         Ok(p) if !p.enrol => p,
         Ok(_) => return Ok(see_other("/login/enrol")),
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let form = form.into_inner();
     let actor = auditing::meta(&req, None);

@@ -72,10 +72,10 @@ pub struct PasskeyForm {
     name: String,
 }
 
-fn pending_enrolment(session: &Session, now: i64) -> Result<Pending, HttpResponse> {
+fn pending_enrolment(session: &Session, now: i64) -> Result<Pending, Box<HttpResponse>> {
     match pending(session, now) {
         Ok(p) if p.enrol => Ok(p),
-        Ok(_) => Err(see_other("/login/second-factor")),
+        Ok(_) => Err(Box::new(see_other("/login/second-factor"))),
         Err(resp) => Err(resp),
     }
 }
@@ -105,7 +105,7 @@ async fn page(
 pub async fn show(ctx: web::Data<AppContext>, session: Session) -> Result<HttpResponse, PageError> {
     let p = match pending_enrolment(&session, ctx.now()) {
         Ok(p) => p,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     if p.enrolled.is_some() {
         return Ok(see_other("/login/enrol/done"));
@@ -149,7 +149,7 @@ pub async fn confirm_totp(
     let now = ctx.now();
     let p = match pending_enrolment(&session, now) {
         Ok(p) => p,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let actor = auditing::meta(&req, None);
     let uid = p.user_id.clone();
@@ -194,7 +194,7 @@ pub async fn passkey_submit(
     let now = ctx.now();
     let p = match pending_enrolment(&session, now) {
         Ok(p) => p,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let form = form.into_inner();
     let actor = auditing::meta(&req, None);
@@ -237,7 +237,7 @@ pub async fn done(
     let now = ctx.now();
     let p = match pending_enrolment(&session, now) {
         Ok(p) => p,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let Some(method) = p.enrolled.clone() else {
         return Ok(see_other("/login/enrol"));

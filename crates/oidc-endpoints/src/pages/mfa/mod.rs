@@ -78,10 +78,10 @@ impl Pending {
 }
 
 /// The live pending sign-in, or a redirect back to the sign-in page.
-fn pending(session: &Session, now: i64) -> Result<Pending, HttpResponse> {
+fn pending(session: &Session, now: i64) -> Result<Pending, Box<HttpResponse>> {
     Pending::take_live(session, now).ok_or_else(|| {
         session.remove(PENDING);
-        see_other("/login?expired=1")
+        Box::new(see_other("/login?expired=1"))
     })
 }
 
@@ -142,6 +142,36 @@ pub async fn after_first_factor(
     } else {
         "/login/second-factor"
     }))
+}
+
+/// A signed-in person who confirmed who they are again with a first factor
+/// (a linked provider): when their account has a second factor, it is
+/// asked too, and the session's sign-in time moves only after it (a new
+/// session starts, as after any sign-in). `None`: no factor, nothing more.
+pub async fn reauth_second_factor(
+    ctx: &AppContext,
+    session: &Session,
+    user: &identity::CurrentUser,
+    next: &str,
+) -> Result<Option<HttpResponse>, PageError> {
+    let uid = user.id().to_string();
+    if !ctx.db(move |c| Ok(mfa::factors(c, &uid)?.any())).await? {
+        return Ok(None);
+    }
+    let p = Pending {
+        user_id: user.id().to_string(),
+        amr: user.amr.clone(),
+        next: next.to_string(),
+        started_at: ctx.now(),
+        enrol: false,
+        enrolled: None,
+        min_level: 2,
+        sid: None,
+    };
+    session
+        .insert(PENDING, &p)
+        .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
+    Ok(Some(see_other("/login/second-factor")))
 }
 
 /// Finishes a pending sign-in whose second factor passed: the session

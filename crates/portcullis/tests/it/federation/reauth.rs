@@ -291,3 +291,57 @@ async fn the_confirmation_page_takes_the_password_and_goes_on_to_a_local_page() 
         .unwrap();
     assert_eq!(r.status().as_u16(), 303, "no longer asked");
 }
+
+/// An account with a second factor confirms with it too after the linked
+/// provider, and only then counts as freshly signed in.
+#[actix_web::test]
+async fn confirming_through_a_provider_also_asks_for_the_second_factor() {
+    let fake = Fake::start();
+    let srv = TestServer::start_with(|c| {
+        c.upstream.push(UpstreamProvider {
+            display_name: "Corp".into(),
+            allow_registration: true,
+            ..fake_provider("corp", &fake)
+        })
+    })
+    .await;
+    let b = srv.client();
+    let r = through_fake(
+        &srv,
+        &fake,
+        &b,
+        "corp",
+        json!({"email": "kim@example.com", "email_verified": true}),
+    )
+    .await;
+    assert_eq!(location(&r), "/account");
+    let (secret, _) = crate::mfa::set_up_app(&srv, &b).await;
+    srv.clock.advance(11 * 60);
+    let (_, page) = srv.get(&b, "/account/security").await;
+    assert!(!page.contains("id=\"confirmed\""), "the sign-in is old");
+
+    let url = confirm_with(&srv, &b, "/account/security").await;
+    let q = query(&url);
+    fake.id_token(
+        CLIENT_ID,
+        &q["nonce"],
+        srv.ctx.now(),
+        json!({"email": "kim@example.com", "email_verified": true}),
+    );
+    let r = callback(&srv, &b, "corp", &q["state"]).await;
+    assert_eq!(location(&r), "/login/second-factor");
+    let (_, page) = srv.get(&b, "/account/security").await;
+    assert!(!page.contains("id=\"confirmed\""), "not before the factor");
+    let r = srv
+        .submit(
+            &b,
+            "/login/second-factor",
+            "/login/second-factor",
+            &[("code", &crate::mfa::code_now(&srv, &secret))],
+        )
+        .await;
+    assert_eq!(location(&r), "/account/security");
+    let (_, page) = srv.get(&b, "/account/security").await;
+    assert!(page.contains("id=\"confirmed\""), "{page}");
+    fake.stop().await;
+}

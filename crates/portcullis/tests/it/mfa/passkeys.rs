@@ -122,6 +122,14 @@ async fn add_a_passkey_then_sign_in_with_it_alone_and_as_the_second_factor() {
         click(b, "#passkey-sign-in").await;
         see(b, "main h1", "Grace").await;
     }
+    // An application signing the person in gets an ID token that says a
+    // passkey was used, at the phishing-resistant level.
+    let id = code_flow(&srv, b).await;
+    let amr = id["amr"].as_array().unwrap();
+    assert!(amr.iter().any(|m| m == "hwk" || m == "swk"), "{id}");
+    assert!(amr.iter().any(|m| m == "mfa"), "{id}");
+    assert_eq!(id["acr"], "3", "{id}");
+    b.goto(&localhost(&srv, "/account")).await.unwrap();
     let rows = events(&srv, "passkey_sign_in").await;
     assert!(
         rows.iter()
@@ -176,9 +184,102 @@ async fn add_a_passkey_then_sign_in_with_it_alone_and_as_the_second_factor() {
     browser.close().await;
 }
 
+/// An authorization-code flow in the browser (consent allowed) for a
+/// client whose redirect URI is on this server; returns the ID token's
+/// claims.
+async fn code_flow(srv: &TestServer, b: &Client) -> serde_json::Value {
+    let app = srv
+        .register(core_auth::clients::ClientSpec {
+            name: "Passkey App".into(),
+            redirect_uris: vec![localhost(srv, "/healthz")],
+            ..Default::default()
+        })
+        .await;
+    let (verifier, challenge) = testkit::oidc::pkce();
+    let url = testkit::oidc::authorize_url(
+        srv,
+        &app,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("acr_values", "3"),
+        ],
+    )
+    .replace("127.0.0.1", "localhost");
+    b.goto(&url).await.unwrap();
+    see(b, "main h1", "Passkey App").await;
+    click(b, "button[name=decision][value=allow]").await;
+    let mut code = None;
+    for _ in 0..100 {
+        let u = b.current_url().await.unwrap();
+        if let Some((_, c)) = u.query_pairs().find(|(k, _)| k == "code") {
+            code = Some(c.into_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let code = code.expect("redirected back with a code");
+    let (status, t) = crate::oidc_support::exchange(srv, &app, &code, &verifier).await;
+    assert_eq!(status, 200, "{t}");
+    crate::oidc_support::jwt_claims(&crate::oidc_support::s(&t, "id_token"))
+}
+
 fn uid_of(c: &mut core_auth::DbConn, email: &str) -> String {
     core_auth::users::find_by_email(c, email)
         .unwrap()
         .unwrap()
         .id
+}
+
+/// Two nodes on one database (one issuer, as behind a load balancer): the
+/// ceremony begun on one is finished on the other, because its challenge
+/// lives in the database.
+#[actix_web::test]
+async fn a_passkey_ceremony_begun_on_one_node_finishes_on_another() {
+    let a = TestServer::start_with(|c| {
+        c.issuer = c.issuer.replace("127.0.0.1", "localhost");
+    })
+    .await;
+    let issuer = a.ctx.config.issuer.clone();
+    let b_node = a.start_sibling(move |c| c.issuer = issuer).await;
+    a.create_user("grace@example.com", "Grace", PASSWORD, &[])
+        .await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let b = &browser.client;
+    b.goto(&localhost(&a, "/login")).await.unwrap();
+    browser.add_virtual_authenticator().await;
+    password(b, &a).await;
+    see(b, "main h1", "Grace").await;
+    b.goto(&localhost(&a, "/account/two-factor")).await.unwrap();
+    // The options come from node A; the answer goes to node B.
+    let finish_on_b = localhost(&b_node, "/account/two-factor/passkeys");
+    b.execute(
+        "document.querySelector('form[data-webauthn=create]').action = arguments[0];",
+        vec![serde_json::Value::from(finish_on_b)],
+    )
+    .await
+    .unwrap();
+    fill(b, "#passkey-name", "Phone").await;
+    click(b, "#add-passkey").await;
+    see(b, "main h1", "recovery codes").await;
+    let url = b.current_url().await.unwrap();
+    assert_eq!(
+        url.port(),
+        url::Url::parse(&b_node.url).unwrap().port(),
+        "finished on B"
+    );
+    let names = a
+        .with_db(|c| {
+            let uid = uid_of(c, "grace@example.com");
+            core_auth::mfa::passkeys::list(c, &uid)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+        })
+        .await;
+    assert_eq!(names, ["Phone"]);
+    browser.close().await;
 }
