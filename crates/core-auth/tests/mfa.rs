@@ -350,3 +350,44 @@ fn a_ceremony_asks_for_a_discoverable_key_and_is_single_use_and_expires() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn an_admin_removes_one_factor_and_counts_admins_without_one() {
+    let env = env();
+    let admin = env.user("lee@example.com", &["admin"]);
+    let other = env.user("mo@example.com", &["admin"]);
+    let boss = admin_actor(&admin, env.now());
+    assert_eq!(policy::admins_without_factor(&mut env.conn()).unwrap(), 2);
+    enrol(&env, &admin_actor(&other, env.now()), &other.id);
+    assert_eq!(policy::admins_without_factor(&mut env.conn()).unwrap(), 1);
+    // A passkey that is not theirs is not found; the app is removed.
+    let r = policy::remove_one(
+        &env.core(),
+        &boss,
+        &other.id,
+        &policy::FactorRef::Passkey("nope".into()),
+        env.now(),
+    );
+    assert!(matches!(r, Err(CoreError::NotFound(_))), "{r:?}");
+    policy::remove_one(
+        &env.core(),
+        &boss,
+        &other.id,
+        &policy::FactorRef::App,
+        env.now(),
+    )
+    .unwrap();
+    let f = mfa::factors(&mut env.conn(), &other.id).unwrap();
+    assert!(!f.any());
+    assert_eq!(f.recovery_codes_left, 0);
+    assert_eq!(env.audit("mfa_factor_removed").len(), 1);
+    let stale = admin_actor(&admin, env.now() - 3600);
+    let r = policy::remove_one(
+        &env.core(),
+        &stale,
+        &other.id,
+        &policy::FactorRef::App,
+        env.now(),
+    );
+    assert!(matches!(r, Err(CoreError::ReauthRequired { .. })), "{r:?}");
+}

@@ -206,3 +206,71 @@ pub fn reset(core: &Core<'_>, actor: &Actor, user_id: &str, now: UnixTime) -> Co
         Ok(removed)
     })
 }
+
+/// One factor of an account, as an administrator names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactorRef {
+    /// The authenticator app.
+    App,
+    /// The passkey with this id.
+    Passkey(String),
+}
+
+/// An administrator removes one factor of an account (a lost security
+/// key, an old phone). A sensitive action; audited as `mfa_factor_removed`.
+/// With no factor left, the recovery codes go too.
+pub fn remove_one(
+    core: &Core<'_>,
+    actor: &Actor,
+    user_id: &str,
+    which: &FactorRef,
+    now: UnixTime,
+) -> CoreResult<()> {
+    crate::admin::sensitive(core, actor, now)?;
+    let mut conn = core.conn()?;
+    write_tx(&mut conn, |c| {
+        users::find_by_id(c, user_id)?.ok_or(CoreError::NotFound("user"))?;
+        let event = match which {
+            FactorRef::App => {
+                let n = diesel::delete(
+                    mfa_totp::table
+                        .find(user_id)
+                        .filter(mfa_totp::confirmed_at.is_not_null()),
+                )
+                .execute(c)?;
+                if n == 0 {
+                    return Err(CoreError::NotFound("authenticator app"));
+                }
+                Event::success(EventKind::FactorRemoved).with("factor", Factor::Totp.as_str())
+            }
+            FactorRef::Passkey(id) => {
+                let name: String = passkeys::table
+                    .find(id)
+                    .filter(passkeys::user_id.eq(user_id))
+                    .select(passkeys::name)
+                    .get_result(c)
+                    .optional()?
+                    .ok_or(CoreError::NotFound("passkey"))?;
+                diesel::delete(passkeys::table.find(id)).execute(c)?;
+                Event::success(EventKind::FactorRemoved)
+                    .with("factor", Factor::Passkey.as_str())
+                    .with("name", name)
+            }
+        };
+        audit::record(c, actor, event.subject(user_id), now)?;
+        after_factor_removed(c, user_id)
+    })
+}
+
+/// How many enabled administrators have no second factor (the console's
+/// dashboard shows it).
+pub fn admins_without_factor(conn: &mut DbConn) -> CoreResult<i64> {
+    let mut n = 0;
+    for id in roles::users_with_role(conn, crate::users::ROLE_ADMIN)? {
+        let enabled = users::find_by_id(conn, &id)?.is_some_and(|u| !u.disabled);
+        if enabled && count_factors(conn, &id)? == 0 {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
