@@ -22,6 +22,7 @@ pub mod mail;
 pub mod mfa;
 pub mod oidc;
 pub mod password;
+pub mod prune;
 pub mod roles;
 pub mod sealed_state;
 pub mod secret;

@@ -1,0 +1,181 @@
+//! Keeping the database small: expired codes, tokens, refresh families,
+//! sessions, mailed links, WebAuthn ceremonies, client assertions, old
+//! outbox messages, throttle windows and audit rows past their retention
+//! are deleted in bounded batches. Each batch is one short statement of
+//! its own (the keys of up to n rows, then a delete of those keys), so SQLite's
+//! write lock and PostgreSQL's transactions stay short while a backlog of
+//! millions drains over a few runs; a run stops after `max_batches` per
+//! table and the next run goes on.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::clock::UnixTime;
+use crate::db::schema::{
+    access_tokens, audit_log, authorization_codes, client_assertions, email_tokens, outbox,
+    refresh_tokens, sessions, webauthn_ceremonies,
+};
+use crate::db::DbConn;
+use crate::error::CoreResult;
+use crate::sessions::Timeouts;
+
+/// How much one run may delete.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Rows per statement.
+    pub batch: i64,
+    /// Statements per table and run.
+    pub max_batches: u32,
+}
+
+/// What one run deleted, per table (the names are the metric's labels).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Report(pub Vec<(&'static str, usize)>);
+
+impl Report {
+    pub fn total(&self) -> usize {
+        self.0.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// What is kept how long, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Horizons {
+    pub sessions: Timeouts,
+    /// Audit rows are kept this many days.
+    pub audit_retention_days: i64,
+    /// The longest throttle window, in seconds.
+    pub throttle_window: i64,
+    /// Sent or dropped outbox messages are kept this long, in seconds.
+    pub outbox_keep: i64,
+}
+
+/// Deletes in batches of `limits.batch` until a batch comes back short or
+/// `limits.max_batches` ran; `one` deletes one batch and says how many.
+fn drain(limits: Limits, mut one: impl FnMut(i64) -> CoreResult<usize>) -> CoreResult<usize> {
+    let mut total = 0;
+    for _ in 0..limits.max_batches {
+        let n = one(limits.batch)?;
+        total += n;
+        if i64::try_from(n).unwrap_or(i64::MAX) < limits.batch {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// One batch: the keys of up to `n` rows matching `cond`, then a delete
+/// of exactly those keys (two short statements; a row past its expiry
+/// stays past it, so nothing changes in between that matters).
+macro_rules! batch_delete {
+    ($conn:expr, $table:ident, $key:ident: $ty:ty, $cond:expr, $n:expr) => {{
+        let keys: Vec<$ty> = $table::table
+            .select($table::$key)
+            .filter($cond)
+            .limit($n)
+            .load($conn)?;
+        if keys.is_empty() {
+            Ok::<usize, diesel::result::Error>(0)
+        } else {
+            diesel::delete($table::table.filter($table::$key.eq_any(&keys))).execute($conn)
+        }
+    }};
+}
+
+/// One pruning run.
+pub fn run(conn: &mut DbConn, now: UnixTime, h: Horizons, limits: Limits) -> CoreResult<Report> {
+    let mut r = Report::default();
+    // Codes are kept an hour past expiry: a replay within it still finds
+    // the code and revokes what it issued.
+    let codes = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            authorization_codes,
+            code_hash: String,
+            authorization_codes::expires_at.lt(now - 3600),
+            n
+        )?)
+    })?;
+    r.0.push(("authorization_codes", codes));
+    let access = drain(limits, |n| {
+        Ok(batch_delete!(conn, access_tokens, jti: String, access_tokens::expires_at.lt(now), n)?)
+    })?;
+    r.0.push(("access_tokens", access));
+    let refresh = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            refresh_tokens,
+            jti_hash: String,
+            refresh_tokens::family_expires_at.lt(now),
+            n
+        )?)
+    })?;
+    r.0.push(("refresh_tokens", refresh));
+    let assertions = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            client_assertions,
+            jti_hash: String,
+            client_assertions::expires_at.lt(now),
+            n
+        )?)
+    })?;
+    r.0.push(("client_assertions", assertions));
+    let t = h.sessions;
+    let sess = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            sessions,
+            id_hash: String,
+            sessions::last_seen_at
+                .lt(now - t.idle)
+                .or(sessions::created_at.lt(now - t.absolute)),
+            n
+        )?)
+    })?;
+    r.0.push(("sessions", sess));
+    let links = drain(limits, |n| {
+        Ok(
+            batch_delete!(conn, email_tokens, token_hash: String, email_tokens::expires_at.lt(now), n)?,
+        )
+    })?;
+    r.0.push(("email_tokens", links));
+    let ceremonies = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            webauthn_ceremonies,
+            id_hash: String,
+            webauthn_ceremonies::expires_at.le(now),
+            n
+        )?)
+    })?;
+    r.0.push(("webauthn_ceremonies", ceremonies));
+    let mail = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            outbox,
+            id: i64,
+            outbox::status
+                .eq_any(["sent", "dropped"])
+                .and(outbox::sent_at.lt(now - h.outbox_keep)),
+            n
+        )?)
+    })?;
+    r.0.push(("outbox", mail));
+    let audit = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            audit_log,
+            id: i64,
+            audit_log::at.lt(now - h.audit_retention_days * 86_400),
+            n
+        )?)
+    })?;
+    r.0.push(("audit_log", audit));
+    // Throttle rows are one per address with recent failures: few.
+    r.0.push((
+        "throttles",
+        crate::throttle::prune(conn, now, h.throttle_window)?,
+    ));
+    Ok(r)
+}
