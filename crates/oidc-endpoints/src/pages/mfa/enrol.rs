@@ -72,6 +72,7 @@ pub struct PasskeyForm {
     name: String,
 }
 
+#[allow(clippy::result_large_err)] // as `pending`: the answer, once per request
 fn pending_enrolment(session: &Session, now: i64) -> Result<Pending, HttpResponse> {
     match pending(session, now) {
         Ok(p) if p.enrol => Ok(p),

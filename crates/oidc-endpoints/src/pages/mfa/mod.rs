@@ -78,6 +78,9 @@ impl Pending {
 }
 
 /// The live pending sign-in, or a redirect back to the sign-in page.
+// The redirect is the handler's answer, returned once per request: boxing
+// it would buy nothing.
+#[allow(clippy::result_large_err)]
 fn pending(session: &Session, now: i64) -> Result<Pending, HttpResponse> {
     Pending::take_live(session, now).ok_or_else(|| {
         session.remove(PENDING);
