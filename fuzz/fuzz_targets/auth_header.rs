@@ -18,10 +18,10 @@ use base64::Engine as _;
 use core_auth::oidc::client_auth::Presented;
 use futures_util::FutureExt as _;
 use libfuzzer_sys::fuzz_target;
-use oidc_endpoints::form::parse_pairs;
 use oidc_endpoints::protocol::client_auth::extract;
 use oidc_endpoints::protocol::params::Params;
 use portcullis_fuzz::Fields;
+use web_kit::form::parse_pairs;
 
 const METRICS_TOKEN: &str = "metrics-token-0123456789";
 
@@ -118,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // The metrics token.
-    if oidc_endpoints::metrics::bearer_matches(&req, METRICS_TOKEN) {
+    if web_kit::metrics::bearer_matches(&req, METRICS_TOKEN) {
         let v = header
             .as_ref()
             .and_then(|h| h.to_str().ok())

@@ -1,12 +1,12 @@
-//! Strict form and query parsing (`oidc_endpoints::form`,
+//! Strict form and query parsing (`web_kit::form`,
 //! `protocol::params`): no panic; a repeated parameter is always refused;
 //! NUL passes only where allowed; what the strict parser accepts reaches a
 //! `Form<T>` unchanged (it re-encodes the pairs for serde_urlencoded).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oidc_endpoints::form::{parse_pairs, parse_pairs_allowing_nul, BodyError};
 use oidc_endpoints::protocol::params::{from_query, from_query_allowing_nul};
+use web_kit::form::{parse_pairs, parse_pairs_allowing_nul, BodyError};
 
 fuzz_target!(|data: &[u8]| {
     let lenient = parse_pairs_allowing_nul(data);

@@ -8,10 +8,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::audit::{self, EventKind, Filter, Row};
 use core_auth::{CoreResult, DbConn};
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, urlencode};
-use oidc_endpoints::{AppContext, PageError};
 use serde::Deserialize;
+use web_kit::layout::Layout;
+use web_kit::util::{render, urlencode};
+use web_kit::{AppContext, PageError};
 
 use crate::api::types::AuditEvent;
 

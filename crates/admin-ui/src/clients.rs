@@ -9,9 +9,9 @@ use core_auth::admin::clients as admin_clients;
 use core_auth::clients::{self, AuthMethod, Client, ClientSpec, GrantType};
 use core_auth::error::ValidationErrors;
 use core_auth::{CoreError, Secret};
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{AppContext, CurrentUser, PageError};
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
+use web_kit::{AppContext, CurrentUser, PageError};
 
 use crate::fields::Fields;
 use crate::guard::RequireAdmin;

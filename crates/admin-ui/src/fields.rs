@@ -1,5 +1,5 @@
 //! Admin forms: read strictly (size, type, UTF-8, no repeated field) by
-//! `oidc_endpoints::form`, kept as pairs so that a form can be shown again
+//! `web_kit::form`, kept as pairs so that a form can be shown again
 //! as it was sent (password confirmation) and checkbox groups can be read
 //! by prefix (`role.admin`, `group.<id>`).
 
@@ -8,8 +8,8 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use oidc_endpoints::form::read_pairs;
-use oidc_endpoints::{AppContext, PageError};
+use web_kit::form::read_pairs;
+use web_kit::{AppContext, PageError};
 
 #[derive(Debug, Clone, Default)]
 pub struct Fields(pub Vec<(String, String)>);

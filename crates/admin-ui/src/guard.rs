@@ -6,8 +6,8 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 use core_auth::audit::{Event, Outcome};
-use oidc_endpoints::{auditing, AppContext};
-use oidc_endpoints::{CurrentUser, PageError};
+use web_kit::{auditing, AppContext};
+use web_kit::{CurrentUser, PageError};
 
 /// A signed-in user with the `admin` role. Nobody signed in: redirect to
 /// the sign-in page. Signed in without the role: 403.

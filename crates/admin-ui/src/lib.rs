@@ -2,8 +2,8 @@
 //! (`/admin/api/v1`). Console routes are behind [`RequireAdmin`] (a signed-in
 //! administrator); API routes behind [`api::auth::ApiAdmin`] (a bearer token).
 //!
-//! Every route is mounted through `oidc_endpoints::routes::Table`, so the
-//! CSRF guard (`oidc_endpoints::csrf::guard`) checks every console POST
+//! Every route is mounted through `web_kit::routes::Table`, so the
+//! CSRF guard (`web_kit::csrf::guard`) checks every console POST
 //! before its handler runs. The API's scope is the one exemption, recorded
 //! in the table with its reason ([`API_CSRF_EXEMPT`]).
 
@@ -24,8 +24,8 @@ mod view;
 
 use actix_web::http::Method;
 use actix_web::web;
-use oidc_endpoints::ratelimit::Group;
-use oidc_endpoints::routes::{Opts, RouteInfo, Table};
+use web_kit::ratelimit::Group;
+use web_kit::routes::{Opts, RouteInfo, Table};
 
 pub use guard::RequireAdmin;
 
@@ -40,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     t.finish();
 }
 
-/// Every route of this crate, as mounted (see `oidc_endpoints::routes`).
+/// Every route of this crate, as mounted (see `web_kit::routes`).
 pub fn route_table() -> Vec<RouteInfo> {
     let mut t = Table::listing();
     mount(&mut t);

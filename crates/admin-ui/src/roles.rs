@@ -10,9 +10,9 @@ use askama::Template;
 use core_auth::admin::directory::{self, GroupDetail};
 use core_auth::roles::{self, GroupInfo, Role};
 use core_auth::CoreError;
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{AppContext, PageError};
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
+use web_kit::{AppContext, PageError};
 
 use crate::guard::RequireAdmin;
 use crate::reauth::AdminForm;

@@ -6,10 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::sessions::{self, SessionInfo};
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{local_path, render, see_other, urlencode};
-use oidc_endpoints::{AppContext, PageError};
 use serde::Deserialize;
+use web_kit::layout::Layout;
+use web_kit::util::{local_path, render, see_other, urlencode};
+use web_kit::{AppContext, PageError};
 
 use crate::guard::RequireAdmin;
 use crate::reauth::AdminForm;

@@ -4,9 +4,9 @@
 use std::fmt;
 
 use actix_session::Session;
-use oidc_endpoints::identity::CurrentUser;
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::{csrf, PageError};
+use web_kit::identity::CurrentUser;
+use web_kit::layout::Layout;
+use web_kit::{csrf, PageError};
 
 const FLASH: &str = "admin_flash";
 

@@ -11,8 +11,9 @@ use core_auth::oidc::client_auth::ASSERTION_ALGS;
 use core_auth::oidc::scopes::STANDARD;
 use core_auth::Config;
 use serde_json::{json, Value};
+use web_kit::context::AppContext;
 
-use crate::context::AppContext;
+use crate::ProtocolState;
 
 #[derive(Debug)]
 pub struct Discovery {
@@ -77,9 +78,9 @@ impl Discovery {
     }
 }
 
-pub fn mount(t: &mut crate::routes::Table) {
-    use crate::routes::Opts;
+pub fn mount(t: &mut web_kit::routes::Table) {
     use actix_web::http::Method;
+    use web_kit::routes::Opts;
     let o = Opts::default().cors();
     t.add(Method::GET, "/.well-known/openid-configuration", o, openid)
         .add(
@@ -98,12 +99,12 @@ fn json_bytes(body: web::Bytes, max_age: i64) -> HttpResponse {
         .body(body)
 }
 
-async fn openid(ctx: web::Data<AppContext>) -> HttpResponse {
-    json_bytes(ctx.discovery.openid.clone(), 3600)
+async fn openid(state: web::Data<ProtocolState>) -> HttpResponse {
+    json_bytes(state.discovery.openid.clone(), 3600)
 }
 
-async fn oauth(ctx: web::Data<AppContext>) -> HttpResponse {
-    json_bytes(ctx.discovery.oauth.clone(), 3600)
+async fn oauth(state: web::Data<ProtocolState>) -> HttpResponse {
+    json_bytes(state.discovery.oauth.clone(), 3600)
 }
 
 async fn jwks(ctx: web::Data<AppContext>) -> HttpResponse {

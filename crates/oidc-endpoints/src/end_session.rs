@@ -12,23 +12,23 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use core_auth::clients::{self, Client};
+use core_auth::oidc::authorize::ResponseMode;
 use core_auth::oidc::logout::{parse_id_token_hint, IdTokenHint};
 use serde::Deserialize;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::{self, Form};
+use web_kit::identity::MaybeUser;
+use web_kit::layout::Layout;
+use web_kit::util::render;
 
 use crate::authorize::respond::respond;
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::{self, Form};
-use crate::identity::MaybeUser;
-use crate::pages::Layout;
 use crate::protocol::params::{from_query, Params};
-use crate::util::render;
-use core_auth::oidc::authorize::ResponseMode;
 
-pub fn mount(t: &mut crate::routes::Table) {
-    use crate::routes::Opts;
+pub fn mount(t: &mut web_kit::routes::Table) {
     use actix_web::http::Method;
+    use web_kit::routes::Opts;
     t.get("/end_session", end_session_get)
         .add(
             Method::POST,
@@ -132,10 +132,10 @@ async fn handle(
     };
     if hint_matches {
         if let Some(u) = current {
-            crate::identity::sign_out(
+            web_kit::identity::sign_out(
                 &ctx,
                 &session,
-                crate::auditing::meta(&req, Some(&u)),
+                web_kit::auditing::meta(&req, Some(&u)),
                 "rp_initiated",
             )
             .await?;
@@ -212,13 +212,13 @@ async fn confirm(
     if form.decision != "sign_out" {
         // Stayed signed in: nothing is sent to the application, which
         // could not tell this answer from a sign-out.
-        return Ok(crate::util::see_other("/account"));
+        return Ok(web_kit::util::see_other("/account"));
     }
     if let Some(u) = user.0 {
-        crate::identity::sign_out(
+        web_kit::identity::sign_out(
             &ctx,
             &session,
-            crate::auditing::meta(&req, Some(&u)),
+            web_kit::auditing::meta(&req, Some(&u)),
             "rp_initiated",
         )
         .await?;

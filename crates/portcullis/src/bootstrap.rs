@@ -9,7 +9,7 @@ use core_auth::keys::kek::{self, KekSource};
 use core_auth::keys::{store, Kek, KeyRing};
 use core_auth::secret::Secret;
 use core_auth::{Clock, Config, Core, CoreError, CoreResult, DbPool};
-use oidc_endpoints::AppContext;
+use web_kit::AppContext;
 
 /// Creates the data directory (mode 0700; an existing one open to others is
 /// tightened), connects, applies pending migrations.

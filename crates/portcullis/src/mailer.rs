@@ -18,8 +18,8 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use oidc_endpoints::AppContext;
 use sha2::{Digest, Sha256};
+use web_kit::AppContext;
 
 /// Where mail goes. Build it inside a Tokio runtime (the SMTP pool needs one).
 #[derive(Clone)]

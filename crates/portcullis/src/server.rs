@@ -17,10 +17,12 @@ use core_auth::mail::outbox;
 use core_auth::oidc::tokens;
 use core_auth::secret::random_bytes;
 use core_auth::{server_secrets, sessions, CoreResult};
-use oidc_endpoints::metrics::listener_guard;
-use oidc_endpoints::middleware::{request_log, security_headers};
-use oidc_endpoints::session_store::DbSessionStore;
-use oidc_endpoints::{AppContext, PageError};
+use oidc_endpoints::ProtocolState;
+use web_kit::metrics::listener_guard;
+use web_kit::middleware::{request_log, security_headers};
+use web_kit::routes::{CsrfGuarded, RouteInfo};
+use web_kit::session_store::DbSessionStore;
+use web_kit::{AppContext, PageError};
 
 const COOKIE_KEY_NAME: &str = "session_cookie_key";
 
@@ -75,6 +77,11 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
         tracing::warn!("{warning}");
     }
     let reload_every = Duration::from_secs(ctx.config.tls.reload_interval_secs);
+    // The protocol endpoints' own state, one per node; the console reaches
+    // its upstream cache only as a `ProviderCache`.
+    let protocol = ProtocolState::new(&ctx.config);
+    let provider_cache = web::Data::from(protocol.provider_cache());
+    let protocol = web::Data::new(protocol);
     let data = web::Data::new(ctx);
     let csrf_guarded = web::Data::new(csrf_guarded());
     let server = HttpServer::new(move || {
@@ -92,6 +99,8 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
         .build();
         App::new()
             .app_data(data.clone())
+            .app_data(protocol.clone())
+            .app_data(provider_cache.clone())
             .app_data(csrf_guarded.clone())
             .app_data(
                 web::FormConfig::default()
@@ -104,12 +113,13 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
                 PageError::BadRequest(format!("The address has a malformed parameter ({e})."))
                     .into()
             }))
+            .configure(web_kit::configure)
             .configure(oidc_endpoints::configure)
             .configure(admin_ui::configure)
             .default_service(web::to(not_found))
-            .wrap(from_fn(oidc_endpoints::csrf::guard))
+            .wrap(from_fn(web_kit::csrf::guard))
             .wrap(sessions)
-            .wrap(from_fn(oidc_endpoints::slow_clients::guard))
+            .wrap(from_fn(web_kit::slow_clients::guard))
             .wrap(from_fn(listener_guard))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(request_log))
@@ -133,17 +143,19 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
 }
 
 /// Every route of the web crates, each mounted through a route table: the
-/// protocol endpoints and pages, then the admin console and API.
-pub fn route_table() -> Vec<oidc_endpoints::routes::RouteInfo> {
-    let mut routes = oidc_endpoints::route_table();
+/// server's own (health, static files, metrics), the protocol endpoints and
+/// pages, then the admin console and API.
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut routes = web_kit::route_table();
+    routes.extend(oidc_endpoints::route_table());
     routes.extend(admin_ui::route_table());
     routes
 }
 
 /// The routes the CSRF guard checks (and, fail closed, any route missing
 /// from [`route_table`]).
-pub fn csrf_guarded() -> oidc_endpoints::routes::CsrfGuarded {
-    oidc_endpoints::routes::CsrfGuarded::new(&[route_table()])
+pub fn csrf_guarded() -> CsrfGuarded {
+    CsrfGuarded::new(&[route_table()])
 }
 
 /// Binds `metrics.bind` when metrics are on and served separately.

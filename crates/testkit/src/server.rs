@@ -6,8 +6,8 @@ use actix_web::dev::ServerHandle;
 use core_auth::secret::Secret;
 use core_auth::users::{self, NewUser, UserWithRoles};
 use core_auth::{Config, ManualClock};
-use oidc_endpoints::AppContext;
 use portcullis::{bootstrap, server};
+use web_kit::AppContext;
 
 use crate::db::TestDb;
 use crate::html;

@@ -23,8 +23,8 @@ use core_auth::audit::{Event, Outcome};
 use core_auth::oidc::scopes::ScopeSet;
 use core_auth::oidc::tokens;
 use core_auth::{clients, users, CoreError};
-use oidc_endpoints::util::{client_ip, user_agent};
-use oidc_endpoints::{auditing, AppContext};
+use web_kit::util::{client_ip, user_agent};
+use web_kit::{auditing, AppContext};
 
 use super::problem::ApiError;
 

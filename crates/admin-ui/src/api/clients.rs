@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use core_auth::admin::clients as admin_clients;
 use core_auth::clients::{self, ClientSpec};
 use core_auth::{CoreError, Secret};
-use oidc_endpoints::AppContext;
+use web_kit::AppContext;
 
 use super::auth::ApiAdmin;
 use super::extract::ApiJson;

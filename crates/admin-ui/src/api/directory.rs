@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use core_auth::admin::directory;
 use core_auth::roles;
-use oidc_endpoints::AppContext;
+use web_kit::AppContext;
 
 use super::auth::ApiAdmin;
 use super::extract::ApiJson;

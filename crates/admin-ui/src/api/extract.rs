@@ -8,9 +8,9 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use oidc_endpoints::form::read_body;
-use oidc_endpoints::AppContext;
 use serde::de::DeserializeOwned;
+use web_kit::form::read_body;
+use web_kit::AppContext;
 
 use super::problem::ApiError;
 

@@ -9,9 +9,9 @@ use core_auth::db::DbConn;
 use core_auth::error::CoreResult;
 use core_auth::mfa::{self, policy};
 use core_auth::{roles, Config};
-use oidc_endpoints::AppContext;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use web_kit::AppContext;
 
 use super::auth::ApiAdmin;
 use super::extract::ApiJson;

@@ -18,7 +18,7 @@ pub mod users;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use oidc_endpoints::ratelimit::{Group, RateLimit};
+use web_kit::ratelimit::{Group, RateLimit};
 
 use problem::ApiError;
 

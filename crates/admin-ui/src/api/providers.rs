@@ -6,9 +6,10 @@
 use actix_web::{web, HttpResponse};
 use core_auth::admin::providers::{self as admin_providers, ProviderInfo, Source};
 use core_auth::federation::UpstreamProvider;
-use oidc_endpoints::AppContext;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use web_kit::context::ProviderCache;
+use web_kit::AppContext;
 
 use super::auth::ApiAdmin;
 use super::extract::ApiJson;
@@ -259,6 +260,7 @@ pub async fn list_upstream_providers(
 pub async fn create_upstream_provider(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     ApiJson(body): ApiJson<ProviderIn>,
 ) -> Result<HttpResponse, ApiError> {
     let p = UpstreamProvider::from(body);
@@ -266,7 +268,7 @@ pub async fn create_upstream_provider(
     let info = ctx
         .call(move |core| admin_providers::create(core, &admin.actor, p, now))
         .await?;
-    ctx.upstream.forget(info.id());
+    cache.forget(info.id());
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -313,6 +315,7 @@ pub async fn get_upstream_provider(
 pub async fn update_upstream_provider(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     path: web::Path<String>,
     ApiJson(body): ApiJson<ProviderIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -328,7 +331,7 @@ pub async fn update_upstream_provider(
     let info = ctx
         .call(move |core| admin_providers::update(core, &admin.actor, &pid, p, now))
         .await?;
-    ctx.upstream.forget(&id);
+    cache.forget(&id);
     Ok(HttpResponse::Ok().json(ProviderOut::from(info)))
 }
 
@@ -346,12 +349,13 @@ pub async fn update_upstream_provider(
 pub async fn delete_upstream_provider(
     admin: ApiAdmin,
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (now, pid) = (ctx.now(), id.clone());
     ctx.call(move |core| admin_providers::delete(core, &admin.actor, &pid, now))
         .await?;
-    ctx.upstream.forget(&id);
+    cache.forget(&id);
     Ok(HttpResponse::NoContent().finish())
 }

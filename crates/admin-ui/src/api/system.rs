@@ -4,9 +4,9 @@ use actix_web::{web, HttpResponse};
 use core_auth::admin::{dashboard, sessions};
 use core_auth::audit;
 use core_auth::keys::store;
-use oidc_endpoints::AppContext;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use web_kit::AppContext;
 
 use super::auth::ApiAdmin;
 use super::extract::{decode_cursor, encode_cursor, limit, ApiQuery};

@@ -4,9 +4,9 @@
 use actix_web::{web, HttpResponse};
 use core_auth::admin::search::{self, UserQuery};
 use core_auth::admin::users::{self, Changes, NewAccount};
-use oidc_endpoints::AppContext;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use web_kit::AppContext;
 
 use super::auth::ApiAdmin;
 use super::extract::{decode_cursor, encode_cursor, limit, ApiJson, ApiQuery};

@@ -15,9 +15,10 @@ use core_auth::federation::presets::PRESETS;
 use core_auth::federation::provider::BUILTIN_ICONS;
 use core_auth::federation::UpstreamProvider;
 use core_auth::CoreError;
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{AppContext, CurrentUser, PageError};
+use web_kit::context::ProviderCache;
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
+use web_kit::{AppContext, CurrentUser, PageError};
 
 use super::load_stored;
 use crate::fields::Fields;
@@ -221,6 +222,7 @@ pub async fn new_form(
 /// the secret.
 async fn save(
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     session: Session,
     form: AdminForm,
     existing: Option<ProviderInfo>,
@@ -259,7 +261,7 @@ async fn save(
         .await;
     match saved {
         Ok(info) => {
-            ctx.upstream.forget(&id);
+            cache.forget(&id);
             flash(
                 &session,
                 if editing {
@@ -302,21 +304,23 @@ async fn save(
 /// `POST /admin/providers`: adds a provider.
 pub async fn create(
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     session: Session,
     form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    save(ctx, session, form, None).await
+    save(ctx, cache, session, form, None).await
 }
 
 /// `POST /admin/providers/{id}`: replaces a stored provider's settings.
 pub async fn update(
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     session: Session,
     path: web::Path<String>,
     form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
     let info = load_stored(&ctx, &path).await?;
-    save(ctx, session, form, Some(info)).await
+    save(ctx, cache, session, form, Some(info)).await
 }
 
 #[cfg(test)]

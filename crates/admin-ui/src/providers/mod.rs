@@ -10,9 +10,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::providers::{self as admin_providers, ProviderInfo, Source};
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{AppContext, PageError};
+use web_kit::context::ProviderCache;
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
+use web_kit::{AppContext, PageError};
 
 use crate::guard::RequireAdmin;
 use crate::reauth::AdminForm;
@@ -119,7 +120,7 @@ struct ConfiguredPage {
 fn configured_page(
     ctx: &AppContext,
     session: &Session,
-    admin: &oidc_endpoints::CurrentUser,
+    admin: &web_kit::CurrentUser,
     info: &ProviderInfo,
 ) -> Result<HttpResponse, PageError> {
     let p = info.shown();
@@ -217,6 +218,7 @@ pub async fn confirm_delete(
 /// `POST /admin/providers/{id}/delete`.
 pub async fn delete(
     ctx: web::Data<AppContext>,
+    cache: web::Data<dyn ProviderCache>,
     session: Session,
     path: web::Path<String>,
     form: AdminForm,
@@ -237,7 +239,7 @@ pub async fn delete(
         }
         Err(e) => return Err(e.into()),
     };
-    ctx.upstream.forget(&id);
+    cache.forget(&id);
     flash(
         &session,
         format!(

@@ -15,9 +15,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use core_auth::mfa::{self, passkeys, Code, Refusal, Step};
 use core_auth::sessions::keys;
-use oidc_endpoints::identity::CurrentUser;
-use oidc_endpoints::{auditing, AppContext, PageError};
 use serde::{Deserialize, Serialize};
+use web_kit::identity::CurrentUser;
+use web_kit::{auditing, AppContext, PageError};
 
 use super::password::{ip_limited, minutes};
 use super::{CODE_FIELD, PASSKEY_HANDLE, PASSKEY_RESPONSE, RECOVERY_FIELD};

@@ -33,10 +33,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use core_auth::actor::Actor;
-use oidc_endpoints::identity::CurrentUser;
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::render;
-use oidc_endpoints::{auditing, csrf, AppContext, PageError};
+use core_auth::federation::store;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::Layout;
+use web_kit::util::render;
+use web_kit::{auditing, csrf, AppContext, PageError};
 
 use crate::fields::Fields;
 use crate::guard::RequireAdmin;
@@ -126,7 +127,7 @@ pub async fn inline(
 /// read), its fields (read strictly), and the re-authentication it carries
 /// (a password, a second factor or both), checked. Its CSRF token was
 /// verified before: every console route is in the route table, so the
-/// CSRF guard (`oidc_endpoints::csrf::guard`) checks every console POST
+/// CSRF guard (`web_kit::csrf::guard`) checks every console POST
 /// before the handler runs. The replayed form of
 /// [`AdminForm::reauth_page`] carries the token among its hidden fields.
 pub struct AdminForm {
@@ -273,7 +274,7 @@ fn came_from(req: &HttpRequest, ctx: &AppContext) -> String {
         .get(actix_web::http::header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.strip_prefix(ctx.config.issuer.trim_end_matches('/')))
-        .and_then(oidc_endpoints::util::local_path)
+        .and_then(web_kit::util::local_path)
         .unwrap_or_else(|| "/admin".into())
 }
 
@@ -303,7 +304,10 @@ async fn page(
         "Confirm it is you"
     };
     let (layout, chrome) = frame(session, admin, title, "")?;
-    let providers = oidc_endpoints::upstream::linked_providers(ctx, admin.id()).await?;
+    let (cfg, keys, uid) = (ctx.config.clone(), ctx.keys.clone(), admin.id().to_string());
+    let providers = ctx
+        .db(move |c| store::linked_enabled(c, &cfg, keys.kek(), &uid))
+        .await?;
     let csrf = csrf::token(session)?;
     Ok(render(
         status,
@@ -339,7 +343,7 @@ pub async fn show(
     RequireAdmin(admin): RequireAdmin,
     q: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let next = oidc_endpoints::util::local_path(&q.next).unwrap_or_else(|| "/admin".into());
+    let next = web_kit::util::local_path(&q.next).unwrap_or_else(|| "/admin".into());
     let hidden = vec![
         ("csrf_token".to_string(), csrf::token(&session)?),
         ("next".to_string(), next.clone()),
@@ -365,10 +369,9 @@ pub async fn submit(
     session: Session,
     form: AdminForm,
 ) -> Result<HttpResponse, PageError> {
-    let next =
-        oidc_endpoints::util::local_path(form.get("next")).unwrap_or_else(|| "/admin".into());
+    let next = web_kit::util::local_path(form.get("next")).unwrap_or_else(|| "/admin".into());
     if form.refused.is_none() && form.carries_proof() && !needed(&ctx, &form.admin) {
-        return Ok(oidc_endpoints::util::see_other(&next));
+        return Ok(web_kit::util::see_other(&next));
     }
     let mut form = form;
     if form.refused.is_none() && !form.factor_next {

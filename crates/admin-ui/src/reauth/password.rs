@@ -8,10 +8,10 @@ use core_auth::mfa;
 use core_auth::sessions::keys;
 use core_auth::signin::{self, Refusal};
 use core_auth::Secret;
-use oidc_endpoints::identity::CurrentUser;
-use oidc_endpoints::ratelimit::Group;
-use oidc_endpoints::util::client_addr;
-use oidc_endpoints::{auditing, AppContext, PageError};
+use web_kit::identity::CurrentUser;
+use web_kit::ratelimit::Group;
+use web_kit::util::client_addr;
+use web_kit::{auditing, AppContext, PageError};
 
 use super::factor;
 

@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::users;
 use core_auth::CoreError;
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{AppContext, PageError};
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
+use web_kit::{AppContext, PageError};
 
 use crate::guard::RequireAdmin;
 use crate::reauth::AdminForm;

@@ -7,9 +7,9 @@ use askama::Template;
 use core_auth::admin::users::{self, Changes, NewAccount};
 use core_auth::error::ValidationErrors;
 use core_auth::{roles, CoreError};
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, see_other};
-use oidc_endpoints::{AppContext, PageError};
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
+use web_kit::{AppContext, PageError};
 
 use crate::guard::RequireAdmin;
 use crate::reauth::AdminForm;
@@ -67,7 +67,7 @@ async fn choices(
 async fn form_page(
     ctx: &AppContext,
     session: &Session,
-    admin: &oidc_endpoints::CurrentUser,
+    admin: &web_kit::CurrentUser,
     id: Option<String>,
     email: String,
     name: String,

@@ -14,10 +14,10 @@ use askama::Template;
 use core_auth::admin::search::{self, UserQuery};
 use core_auth::roles;
 use core_auth::users::UserWithRoles;
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::{render, urlencode};
-use oidc_endpoints::{AppContext, PageError};
 use serde::Deserialize;
+use web_kit::layout::Layout;
+use web_kit::util::{render, urlencode};
+use web_kit::{AppContext, PageError};
 
 use crate::guard::RequireAdmin;
 use crate::view::{frame, Chrome, Time};

@@ -7,9 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::users::{self, UserDetail};
-use oidc_endpoints::pages::Layout;
-use oidc_endpoints::util::render;
-use oidc_endpoints::{AppContext, PageError};
+use web_kit::layout::Layout;
+use web_kit::util::render;
+use web_kit::{AppContext, PageError};
 
 use super::mfa::Section;
 use crate::api::mfa::summary;

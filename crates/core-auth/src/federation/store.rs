@@ -101,6 +101,23 @@ pub fn find_enabled(
     }
 }
 
+/// The enabled providers linked to the user `user_id`, in configuration
+/// order: (id, display name), for "Confirm with …" buttons (the account
+/// page, the console's re-authentication).
+pub fn linked_enabled(
+    conn: &mut DbConn,
+    cfg: &Config,
+    kek: &Kek,
+    user_id: &str,
+) -> CoreResult<Vec<(String, String)>> {
+    let links = super::links::for_user(conn, user_id)?;
+    Ok(all(conn, cfg, kek)?
+        .into_iter()
+        .filter(|p| p.enabled && links.iter().any(|l| l.provider == p.id))
+        .map(|p| (p.id, p.display_name))
+        .collect())
+}
+
 /// Ids of the providers people can sign in with now (for the rule that
 /// nobody removes their last way to sign in).
 pub fn usable_ids(conn: &mut DbConn, cfg: &Config, kek: &Kek) -> CoreResult<Vec<String>> {

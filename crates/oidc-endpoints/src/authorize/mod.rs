@@ -17,21 +17,21 @@ use core_auth::oidc::codes::{self, CodeBinding};
 use core_auth::oidc::logout::parse_id_token_hint;
 use core_auth::oidc::{consent, scopes, ErrorCode, OAuthError};
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::{self, Form};
+use web_kit::identity::{CurrentUser, MaybeUser};
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other, urlencode};
 
-use crate::auditing;
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::{self, Form};
-use crate::identity::{CurrentUser, MaybeUser};
-use crate::pages::Layout;
 use crate::protocol::params::{from_query_allowing_nul, Params};
-use crate::util::{render, see_other, urlencode};
 
-pub fn mount(t: &mut crate::routes::Table) {
-    use crate::ratelimit::Group;
-    use crate::routes::Opts;
+pub fn mount(t: &mut web_kit::routes::Table) {
     use actix_web::http::Method;
+    use web_kit::ratelimit::Group;
+    use web_kit::routes::Opts;
     let limited = Opts::limit(Group::Authorize);
     t.add(Method::GET, "/authorize", limited, authorize_get)
         .add(

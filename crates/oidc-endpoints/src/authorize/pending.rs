@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use actix_session::Session;
 use core_auth::oidc::authorize::AuthzRequest;
 use core_auth::secret::random_token;
-
-use crate::errors::PageError;
+use web_kit::errors::PageError;
 
 const KEY: &str = "authz";
 const MAX_PENDING: usize = 5;

@@ -7,8 +7,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 use core_auth::oidc::authorize::ResponseMode;
 use core_auth::oidc::OAuthError;
-
-use crate::util::{render, urlencode};
+use web_kit::util::{render, urlencode};
 
 #[derive(Template)]
 #[template(path = "form_post.html")]

@@ -8,15 +8,13 @@ use core_auth::accounts;
 use core_auth::oidc::consent::{self, ConsentInfo};
 use core_auth::sessions::keys;
 use serde::Deserialize;
-
-use crate::context::AppContext;
-
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::{human_date, Layout};
-use crate::util::{render, see_other};
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::{human_date, Layout};
+use web_kit::util::{render, see_other};
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -104,9 +102,9 @@ pub async fn logout(
     let meta = core_auth::actor::Actor {
         actor_user_id: session.get::<String>(keys::USER_ID).ok().flatten(),
         session_id: session.get::<String>(keys::SID).ok().flatten(),
-        ..crate::auditing::meta(&req, None)
+        ..web_kit::auditing::meta(&req, None)
     };
-    crate::identity::sign_out(&ctx, &session, meta, "sign_out").await?;
+    web_kit::identity::sign_out(&ctx, &session, meta, "sign_out").await?;
     Ok(see_other("/login?signed_out=1"))
 }
 
@@ -127,7 +125,7 @@ pub async fn withdraw_consent(
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&session, &form.csrf_token)?;
     let (cid, now) = (form.client_id.clone(), ctx.now());
-    let actor = crate::auditing::meta(&req, Some(&user));
+    let actor = web_kit::auditing::meta(&req, Some(&user));
     ctx.call(move |core| accounts::withdraw_consent(core, &actor, &cid, now))
         .await?;
     Ok(see_other("/account?withdrawn=1"))

@@ -9,14 +9,13 @@ use core_auth::accounts::{self, Resend, Reset, Verify};
 use core_auth::secret::Secret;
 use core_auth::CoreError;
 use serde::Deserialize;
-
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::Layout;
-use crate::util::{local_path, render, see_other, urlencode};
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::Layout;
+use web_kit::util::{local_path, render, see_other, urlencode};
 
 #[derive(Template)]
 #[template(path = "notice.html")]
@@ -81,7 +80,7 @@ pub async fn verify(
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (token, now) = (q.token.clone(), ctx.now());
-    let actor = crate::auditing::meta(&req, None);
+    let actor = web_kit::auditing::meta(&req, None);
     let outcome = ctx
         .call(move |core| accounts::verify(core, &actor, &token, now))
         .await?;
@@ -177,7 +176,7 @@ pub async fn forgot_submit(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let (email, now) = (form.email.clone(), ctx.now());
-    let meta = crate::auditing::meta(&req, None);
+    let meta = web_kit::auditing::meta(&req, None);
     let r = ctx
         .run(move |ctx| accounts::request_reset(&ctx.pool, ctx.mailer(), &email, &meta, now))
         .await?;
@@ -265,7 +264,7 @@ pub async fn reset_submit(
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
     let (token, password, now) = (form.token.clone(), form.password, ctx.now());
-    let actor = crate::auditing::meta(&req, None);
+    let actor = web_kit::auditing::meta(&req, None);
     let result = ctx
         .call(move |core| accounts::reset_password(core, &actor, &token, &password, now))
         .await;

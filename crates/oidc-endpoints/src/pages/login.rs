@@ -10,15 +10,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use core_auth::secret::Secret;
 use core_auth::signin;
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::{self, MaybeUser};
+use web_kit::util::{local_path, see_other};
 
 use self::form::Filled;
-use crate::auditing;
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::{self, MaybeUser};
-use crate::util::{local_path, see_other};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]

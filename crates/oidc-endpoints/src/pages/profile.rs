@@ -9,14 +9,13 @@ use core_auth::oidc::claims::{Address, Profile};
 use core_auth::users;
 use core_auth::CoreError;
 use serde::Deserialize;
-
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::Layout;
-use crate::util::{render, see_other};
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
 
 #[derive(Template)]
 #[template(path = "profile.html")]

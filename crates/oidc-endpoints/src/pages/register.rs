@@ -11,14 +11,13 @@ use core_auth::secret::Secret;
 use core_auth::users::NewUser;
 use core_auth::CoreError;
 use serde::Deserialize;
-
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::MaybeUser;
-use crate::pages::Layout;
-use crate::util::{local_path, render, see_other};
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::MaybeUser;
+use web_kit::layout::Layout;
+use web_kit::util::{local_path, render, see_other};
 
 #[derive(Template)]
 #[template(path = "register.html")]
@@ -112,7 +111,7 @@ pub async fn submit(
         roles: vec![],
         email_verified: false,
     };
-    let actor = crate::auditing::meta(&req, None);
+    let actor = web_kit::auditing::meta(&req, None);
     let result = ctx
         .call(move |core| accounts::register(core, &actor, &input, now))
         .await;

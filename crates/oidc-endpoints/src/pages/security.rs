@@ -14,14 +14,13 @@ use core_auth::secret::Secret;
 use core_auth::signin::Refusal;
 use core_auth::CoreError;
 use serde::Deserialize;
-
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::Layout;
-use crate::util::{render, see_other};
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
 
 #[derive(Template)]
 #[template(path = "account_security.html")]
@@ -135,7 +134,7 @@ pub async fn change_password(
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
     let (current, new, now) = (form.current_password, form.new_password, ctx.now());
-    let actor = crate::auditing::meta(&req, Some(&user));
+    let actor = web_kit::auditing::meta(&req, Some(&user));
     let r = ctx
         .call(move |core| accounts::change_password(core, &actor, &current, &new, now))
         .await;
@@ -193,7 +192,7 @@ async fn refused(
         StatusCode::TOO_MANY_REQUESTS,
         &page(ctx, user, &csrf, new_email, v, None).await?,
     );
-    crate::identity::retry_after(&mut resp, Refusal::Throttled { retry_after });
+    web_kit::identity::retry_after(&mut resp, Refusal::Throttled { retry_after });
     Ok(resp)
 }
 
@@ -216,7 +215,7 @@ pub async fn change_email(
     let form = form.into_inner();
     let (password, new_email, now) = (form.password, form.new_email.clone(), ctx.now());
     let has_password = user.user.user.password_hash.is_some();
-    let actor = crate::auditing::meta(&req, Some(&user));
+    let actor = web_kit::auditing::meta(&req, Some(&user));
     let r = ctx
         .call(move |core| {
             let proof = if has_password {

@@ -8,9 +8,10 @@ use core_auth::clients::{self, AuthMethod, Client};
 use core_auth::oidc::client_auth::{self, Presented, ASSERTION_TYPE};
 use core_auth::oidc::OAuthError;
 use core_auth::secret::Secret;
+use web_kit::context::AppContext;
 
 use super::params::Params;
-use crate::context::AppContext;
+use crate::jwks_fetch::JwksCache;
 use crate::protocol::errors::OAuthJson;
 
 fn form_decode(s: &str) -> Option<String> {
@@ -111,9 +112,11 @@ pub fn extract(req: &HttpRequest, p: &Params) -> Result<Presented, OAuthError> {
 }
 
 /// Authenticates the request's client; `allow_public` says whether a
-/// public client (method `none`) may use this endpoint.
+/// public client (method `none`) may use this endpoint. `jwks_cache`: the key
+/// sets of clients that registered a `jwks_uri`.
 pub async fn authenticate(
     ctx: &AppContext,
+    jwks_cache: &JwksCache,
     req: &HttpRequest,
     p: &Params,
     allow_public: bool,
@@ -126,7 +129,7 @@ pub async fn authenticate(
         (Presented::Assertion { .. }, Some(c)) if c.auth_method == AuthMethod::PrivateKeyJwt => {
             match (&c.jwks, &c.jwks_uri) {
                 (Some(doc), _) => Some(doc.clone()),
-                (None, Some(uri)) => ctx.client_jwks.get(uri, false).await,
+                (None, Some(uri)) => jwks_cache.get(uri, false).await,
                 _ => None,
             }
         }
@@ -156,7 +159,7 @@ pub async fn authenticate(
         // The client may have rotated its keys since we cached them: fetch
         // its JWKS once more and retry.
         (Err(e), Some(uri)) if e.description.contains("signature") => {
-            let fresh = ctx.client_jwks.get(&uri, true).await;
+            let fresh = jwks_cache.get(&uri, true).await;
             ctx.run(move |ctx| {
                 let mut conn = ctx.pool.get().map_err(OAuthError::from)?;
                 client_auth::authenticate(
@@ -185,6 +188,7 @@ pub async fn authenticate(
 /// first, so it takes [`authenticate`]'s path, then a second hop.
 pub async fn authenticate_then<T, F>(
     ctx: &AppContext,
+    jwks_cache: &JwksCache,
     req: &HttpRequest,
     p: &Params,
     allow_public: bool,
@@ -196,7 +200,7 @@ where
 {
     let presented = extract(req, p)?;
     if matches!(presented, Presented::Assertion { .. }) {
-        let client = authenticate(ctx, req, p, allow_public).await?;
+        let client = authenticate(ctx, jwks_cache, req, p, allow_public).await?;
         return Ok(ctx.run(move |ctx| f(ctx, client)).await?);
     }
     let client_id = presented.client_id()?;

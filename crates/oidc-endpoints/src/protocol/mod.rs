@@ -10,24 +10,11 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
-use actix_cors::Cors;
+use web_kit::ratelimit::Group;
 
-use crate::ratelimit::Group;
-
-/// CORS for endpoints browsers call directly (single-page apps): any
-/// origin, no credentials (no cookies are ever used by these endpoints).
-pub fn cors() -> Cors {
-    Cors::default()
-        .allow_any_origin()
-        .send_wildcard()
-        .allowed_methods(vec!["GET", "POST", "OPTIONS"])
-        .allowed_headers(vec!["authorization", "content-type", "accept"])
-        .max_age(3600)
-}
-
-pub fn mount(t: &mut crate::routes::Table) {
-    use crate::routes::Opts;
+pub fn mount(t: &mut web_kit::routes::Table) {
     use actix_web::http::Method;
+    use web_kit::routes::Opts;
     const CLIENT: &str = "a protocol endpoint: the client authenticates, no cookie is used";
     const BEARER: &str = "a protocol endpoint: a bearer token authenticates, no cookie is used";
     t.add(

@@ -9,9 +9,9 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use core_auth::oidc::OAuthError;
+use web_kit::context::AppContext;
+use web_kit::form::{self, BodyError};
 
-use crate::context::AppContext;
-use crate::form::{self, BodyError};
 use crate::protocol::errors::OAuthJson;
 
 pub type Params = HashMap<String, String>;

@@ -3,10 +3,10 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use core_auth::oidc::{userinfo as core_userinfo, OAuthError};
+use web_kit::context::AppContext;
+use web_kit::form;
 
 use super::errors::{bearer_required, BearerError};
-use crate::context::AppContext;
-use crate::form;
 
 /// The token from `Authorization: Bearer` or, for POST, a form body
 /// `access_token` (never the query string). `Ok(None)`: no token at all.

@@ -12,14 +12,15 @@ use core_auth::federation::finish::{finish, Finished};
 use core_auth::federation::login::failed;
 use core_auth::sessions::keys;
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::errors::PageError;
+use web_kit::identity::{self, MaybeUser};
+use web_kit::util::{local_path, see_other, urlencode};
 
 use super::{load_logins, provider, save_logins, session_err, LINK};
-use crate::auditing;
-use crate::context::AppContext;
-use crate::errors::PageError;
-use crate::identity::{self, MaybeUser};
 use crate::pages::mfa::after_first_factor;
-use crate::util::{local_path, see_other, urlencode};
+use crate::ProtocolState;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -34,6 +35,7 @@ pub struct CallbackQuery {
 pub async fn callback(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
+    state: web::Data<ProtocolState>,
     session: Session,
     user: MaybeUser,
     id: web::Path<String>,
@@ -51,7 +53,7 @@ pub async fn callback(
     let Some(p) = provider(&ctx, &id).await? else {
         return Ok(answers::unavailable(answers::back(&pending)));
     };
-    let who = match answers::identify(&ctx, &p, &pending, &q, now).await {
+    let who = match answers::identify(&ctx, &state.upstream, &p, &pending, &q, now).await {
         Ok(who) => who,
         Err(f) => {
             auditing::record(&ctx, actor, f.event(&p.id)).await;

@@ -75,7 +75,8 @@ struct Cached {
     meta: Arc<CoreProviderMetadata>,
 }
 
-/// The HTTP client and the discovery cache; one per node, in `AppContext`.
+/// The HTTP client and the discovery cache; one per node, in
+/// [`crate::ProtocolState`].
 pub struct Upstreams {
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Cached>>,
@@ -154,17 +155,19 @@ fn cache_key(p: &UpstreamProvider) -> String {
     format!("{}\n{}\n{}", p.id, p.issuer, p.dangerous_allow_http)
 }
 
-impl Upstreams {
+impl web_kit::context::ProviderCache for Upstreams {
     /// Drops this node's cached discovery documents of provider `id` (after
     /// an administrator changed or deleted it; other nodes key their
     /// caches by the issuer, so they never use a stale one either).
-    pub fn forget(&self, id: &str) {
+    fn forget(&self, id: &str) {
         let prefix = format!("{id}\n");
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|k, _| !k.starts_with(&prefix));
         }
     }
+}
 
+impl Upstreams {
     async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamError> {
         let mut req = self
             .http

@@ -11,15 +11,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use core_auth::federation::confirm::{confirm_with_password, Confirmed};
 use core_auth::secret::Secret;
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity;
 
 use super::pages::{back_to, error_page};
 use super::{load_link, LINK};
-use crate::auditing;
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity;
 
 pub async fn show(ctx: web::Data<AppContext>, session: Session) -> Result<HttpResponse, PageError> {
     match load_link(&session).filter(|l| l.is_live(ctx.now())) {
@@ -59,7 +59,7 @@ pub async fn submit(
             session.remove(LINK);
             ctx.metrics.sign_in("success");
             let sid = identity::new_sid();
-            let next = crate::util::local_path(&link.next).unwrap_or_default();
+            let next = web_kit::util::local_path(&link.next).unwrap_or_default();
             let trusted = trusted_mfa(&ctx, &link.provider, &amr).await?;
             let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
             crate::pages::mfa::after_first_factor(

@@ -9,16 +9,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use core_auth::federation::links::{self, Unlinked};
 use core_auth::federation::store;
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::human_date;
+use web_kit::util::{see_other, urlencode};
 
 use super::pages::{builtin_icon, buttons, ProviderButton};
-use crate::auditing;
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::human_date;
-use crate::util::{see_other, urlencode};
 
 /// One linked provider, as the account page lists it.
 #[derive(Debug, Clone)]

@@ -23,19 +23,18 @@ use actix_session::Session;
 use core_auth::federation::pending::{PendingLink, PendingLogins};
 use core_auth::federation::{store, UpstreamProvider};
 
-use crate::context::AppContext;
-use crate::errors::PageError;
-use crate::ratelimit::Group;
-
 pub use client::Upstreams;
+use web_kit::context::AppContext;
+use web_kit::errors::PageError;
+use web_kit::ratelimit::Group;
 
 /// Session keys.
 const LOGINS: &str = "upstream_logins";
 const LINK: &str = "upstream_link";
 
-pub fn mount(t: &mut crate::routes::Table) {
-    use crate::routes::Opts;
+pub fn mount(t: &mut web_kit::routes::Table) {
     use actix_web::http::Method;
+    use web_kit::routes::Opts;
     // The password check is limited as the sign-in form is; the round
     // trips to a provider as /authorize is.
     let sign_in = Opts::limit(Group::SignIn);
@@ -120,14 +119,8 @@ pub async fn linked_providers(
     ctx: &AppContext,
     user_id: &str,
 ) -> Result<Vec<(String, String)>, PageError> {
-    let uid = user_id.to_string();
-    let links = ctx
-        .db(move |c| core_auth::federation::links::for_user(c, &uid))
-        .await?;
-    Ok(enabled(ctx)
-        .await?
-        .into_iter()
-        .filter(|p| links.iter().any(|l| l.provider == p.id))
-        .map(|p| (p.id, p.display_name))
-        .collect())
+    let (cfg, keys, uid) = (ctx.config.clone(), ctx.keys.clone(), user_id.to_string());
+    Ok(ctx
+        .db(move |c| store::linked_enabled(c, &cfg, keys.kek(), &uid))
+        .await?)
 }

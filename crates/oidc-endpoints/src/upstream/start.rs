@@ -11,16 +11,17 @@ use askama::Template;
 use core_auth::federation::pending::PendingLogin;
 use core_auth::federation::UpstreamProvider;
 use serde::Deserialize;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::Layout;
+use web_kit::util::{local_path, render, see_other};
 
 use super::pages::{back_to, error_page};
-use super::{load_logins, provider, save_logins};
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::Layout;
-use crate::util::{local_path, render, see_other};
+use super::{load_logins, provider, save_logins, Upstreams};
+use crate::ProtocolState;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -31,6 +32,7 @@ pub struct StartQuery {
 /// `GET /login/upstream/{id}?next=`: off to the provider.
 pub async fn sign_in(
     ctx: web::Data<AppContext>,
+    state: web::Data<ProtocolState>,
     session: Session,
     id: web::Path<String>,
     q: web::Query<StartQuery>,
@@ -39,7 +41,7 @@ pub async fn sign_in(
     let Some(p) = provider(&ctx, &id).await? else {
         return Err(PageError::NotFound);
     };
-    begin(&ctx, &session, &p, &next, "").await
+    begin(&ctx, &state.upstream, &session, &p, &next, "").await
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -62,6 +64,7 @@ struct ContinuePage {
 /// so the account holder sees where they are sent before they leave.
 pub async fn link(
     ctx: web::Data<AppContext>,
+    state: web::Data<ProtocolState>,
     session: Session,
     user: CurrentUser,
     form: Form<LinkForm>,
@@ -70,7 +73,7 @@ pub async fn link(
     let Some(p) = provider(&ctx, &form.provider).await? else {
         return Err(PageError::NotFound);
     };
-    let resp = begin(&ctx, &session, &p, "/account", user.id()).await?;
+    let resp = begin(&ctx, &state.upstream, &session, &p, "/account", user.id()).await?;
     let to_provider = resp
         .headers()
         .get(header::LOCATION)
@@ -107,6 +110,7 @@ pub struct ReauthForm {
 /// that the identity is that link, then the session's sign-in time is now.
 pub async fn reauth(
     ctx: web::Data<AppContext>,
+    state: web::Data<ProtocolState>,
     session: Session,
     user: CurrentUser,
     id: web::Path<String>,
@@ -128,11 +132,12 @@ pub async fn reauth(
     let next = local_path(&form.next).unwrap_or_else(|| "/account".into());
     let now = ctx.now();
     let pending = PendingLogin::for_reauth(&p.id, &next, user.id(), now);
-    redirect(&ctx, &session, &p, pending).await
+    redirect(&ctx, &state.upstream, &session, &p, pending).await
 }
 
 async fn begin(
     ctx: &AppContext,
+    upstreams: &Upstreams,
     session: &Session,
     p: &UpstreamProvider,
     next: &str,
@@ -140,13 +145,14 @@ async fn begin(
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let pending = PendingLogin::new(&p.id, next, link_user_id, now);
-    redirect(ctx, session, p, pending).await
+    redirect(ctx, upstreams, session, p, pending).await
 }
 
 /// Off to the provider with `pending` kept in the session; or, when the
 /// provider cannot be reached, a page with the way back.
 async fn redirect(
     ctx: &AppContext,
+    upstreams: &Upstreams,
     session: &Session,
     p: &UpstreamProvider,
     pending: PendingLogin,
@@ -159,8 +165,7 @@ async fn redirect(
         !pending.link_user_id.is_empty() || pending.is_reauth(),
     );
     let redirect_uri = p.redirect_uri(&ctx.config.issuer);
-    match ctx
-        .upstream
+    match upstreams
         .authorize_url(p, &redirect_uri, &pending, now)
         .await
     {

@@ -1,16 +1,16 @@
 //! CSRF by construction: the test walks the application's own route table
-//! (every route is mounted through `oidc_endpoints::routes::Table`) and
+//! (every route is mounted through `web_kit::routes::Table`) and
 //! proves that no state-changing route answers without this session's
 //! token, except the exempt ones, each with its reason. The admin console
 //! is in the table like the pages; the admin JSON API is the one exempt
 //! scope (bearer tokens, never cookies). That the guard fails closed for a
-//! route missing from the table is unit-tested in `oidc_endpoints::routes`
+//! route missing from the table is unit-tested in `web_kit::routes`
 //! (every mounted route is in the table, so no request here can reach one).
 
 use actix_web::http::Method;
 use diesel::prelude::*;
-use oidc_endpoints::routes::{is_safe, Csrf};
 use testkit::TestServer;
+use web_kit::routes::{is_safe, Csrf};
 
 use crate::util::PASSWORD;
 

@@ -6,14 +6,14 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
 use core_auth::signin::Refusal;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::identity;
+use web_kit::layout::Layout;
+use web_kit::util::render;
 
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::identity;
-use crate::pages::Layout;
 use crate::upstream::pages::{buttons, ProviderButton};
-use crate::util::render;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -7,15 +7,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use core_auth::mfa::{self, passkeys, Code, Refusal};
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity;
+use web_kit::layout::Layout;
+use web_kit::util::{local_path, render, see_other};
 
 use super::{ceremony_json, complete, pending, unavailable_json, Pending};
-use crate::auditing;
-use crate::context::AppContext;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity;
-use crate::pages::Layout;
-use crate::util::{local_path, render, see_other};
 
 #[derive(Template)]
 #[template(path = "mfa_challenge.html")]
@@ -60,7 +60,7 @@ async fn page(
     let f = ctx.db(move |c| mfa::factors(c, &uid)).await?;
     Ok(ChallengePage {
         layout: Layout::anonymous("Two-step verification"),
-        csrf: crate::csrf::token(session)?,
+        csrf: web_kit::csrf::token(session)?,
         has_app: f.totp.is_some() && !p.passkey_only(),
         has_passkey: !f.passkeys.is_empty(),
         passkey_only: p.passkey_only(),
@@ -162,7 +162,7 @@ pub struct StepUpQuery {
 pub async fn step_up(
     ctx: web::Data<AppContext>,
     session: Session,
-    user: crate::identity::CurrentUser,
+    user: web_kit::identity::CurrentUser,
     q: web::Query<StepUpQuery>,
 ) -> Result<HttpResponse, PageError> {
     let p = Pending {
@@ -313,7 +313,7 @@ pub async fn sign_in_submit(
             let mut to = String::from("/login?passkey_failed=1");
             if !next.is_empty() {
                 to.push_str("&next=");
-                to.push_str(&crate::util::urlencode(&next));
+                to.push_str(&web_kit::util::urlencode(&next));
             }
             Ok(see_other(&to))
         }

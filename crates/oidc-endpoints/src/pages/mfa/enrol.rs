@@ -9,14 +9,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use core_auth::mfa::{passkeys, totp, NewRecoveryCodes};
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::layout::Layout;
+use web_kit::util::{render, see_other};
 
 use super::{ceremony_json, complete, pending, unavailable_json, Pending, PENDING};
-use crate::auditing;
-use crate::context::AppContext;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::pages::Layout;
-use crate::util::{render, see_other};
 
 #[derive(Template)]
 #[template(path = "mfa_enrol.html")]
@@ -93,7 +93,7 @@ async fn page(
         .await?;
     Ok(EnrolPage {
         layout: Layout::anonymous("Set up two-step verification"),
-        csrf: crate::csrf::token(session)?,
+        csrf: web_kit::csrf::token(session)?,
         secret: e.secret.into_inner(),
         uri: e.uri.into_inner(),
         qr_svg: e.qr_svg,
@@ -125,7 +125,7 @@ fn enrolled(
     session
         .insert(PENDING, &p)
         .map_err(|e| PageError::BadRequest(format!("session: {e}")))?;
-    let csrf = crate::csrf::token(session)?;
+    let csrf = web_kit::csrf::token(session)?;
     match codes {
         Some(codes) => {
             let page = RecoveryCodesPage::new(

@@ -16,12 +16,11 @@ use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse};
 use core_auth::mfa::{self, Next};
 use serde::{Deserialize, Serialize};
-
-use crate::context::AppContext;
-use crate::errors::PageError;
-use crate::identity;
-use crate::routes::{Opts, Table};
-use crate::util::see_other;
+use web_kit::context::AppContext;
+use web_kit::errors::PageError;
+use web_kit::identity;
+use web_kit::routes::{Opts, Table};
+use web_kit::util::see_other;
 
 /// The session key of a sign-in waiting for its second factor.
 const PENDING: &str = "mfa_pending";
@@ -196,8 +195,8 @@ fn complete(
 }
 
 pub fn mount(t: &mut Table) {
-    use crate::ratelimit::Group;
     use actix_web::http::Method;
+    use web_kit::ratelimit::Group;
     let sign_in = Opts::limit(Group::SignIn);
     t.add(
         Method::GET,

@@ -13,16 +13,16 @@ use core_auth::error::ValidationErrors;
 use core_auth::mfa::{self, passkeys, recovery, totp, Factors};
 use core_auth::CoreError;
 use serde::Deserialize;
+use web_kit::auditing;
+use web_kit::context::AppContext;
+use web_kit::errors::PageError;
+use web_kit::form::Form;
+use web_kit::identity::CurrentUser;
+use web_kit::layout::{human_date, Layout};
+use web_kit::util::{render, see_other};
 
 use super::enrol::RecoveryCodesPage;
 use super::{ceremony_json, unavailable_json};
-use crate::auditing;
-use crate::context::AppContext;
-use crate::errors::PageError;
-use crate::form::Form;
-use crate::identity::CurrentUser;
-use crate::pages::{human_date, Layout};
-use crate::util::{render, see_other};
 
 /// How recent a sign-in must be to change second factors.
 const RECENT_SECS: i64 = 600;
@@ -127,7 +127,11 @@ async fn settings_page(
         })
         .await?;
     Ok(SettingsPage {
-        layout: Layout::for_user("Two-step verification", user, &crate::csrf::token(session)?),
+        layout: Layout::for_user(
+            "Two-step verification",
+            user,
+            &web_kit::csrf::token(session)?,
+        ),
         f,
         recent: recent(ctx, user),
         required,
@@ -188,7 +192,7 @@ async fn app_page(
         layout: Layout::for_user(
             "Set up an authenticator app",
             user,
-            &crate::csrf::token(session)?,
+            &web_kit::csrf::token(session)?,
         ),
         secret: e.secret.into_inner(),
         uri: e.uri.into_inner(),
@@ -220,7 +224,7 @@ fn codes_or_back(
 ) -> Result<HttpResponse, PageError> {
     match codes {
         Some(codes) => {
-            let csrf = crate::csrf::token(session)?;
+            let csrf = web_kit::csrf::token(session)?;
             let layout = Layout::for_user("Your recovery codes", user, &csrf);
             let page = RecoveryCodesPage::new(layout, csrf, codes, None);
             Ok(render(StatusCode::OK, &page))

@@ -8,12 +8,12 @@ use core_auth::audit::Event;
 use core_auth::federation::login::{failed, Refusal};
 use core_auth::federation::pending::PendingLogin;
 use core_auth::federation::{UpstreamIdentity, UpstreamProvider};
+use web_kit::context::AppContext;
+use web_kit::util::local_path;
 
 use super::CallbackQuery;
-use crate::context::AppContext;
-use crate::upstream::client::UpstreamError;
+use crate::upstream::client::{UpstreamError, Upstreams};
 use crate::upstream::pages::{back_to, error_page};
-use crate::util::local_path;
 
 /// Why the provider's answer gave no identity.
 pub enum Failure {
@@ -34,6 +34,7 @@ fn plain(s: &str) -> Option<&str> {
 /// with its verifier, the ID token (or user info) validated.
 pub async fn identify(
     ctx: &AppContext,
+    upstreams: &Upstreams,
     p: &UpstreamProvider,
     pending: &PendingLogin,
     q: &CallbackQuery,
@@ -45,8 +46,7 @@ pub async fn identify(
     }
     let redirect_uri = p.redirect_uri(&ctx.config.issuer);
     let iss = q.iss.as_deref();
-    let found = ctx
-        .upstream
+    let found = upstreams
         .identify(p, &redirect_uri, pending, &q.code, iss, now)
         .await;
     found.map_err(|e| {

@@ -8,15 +8,15 @@ use askama::Template;
 use core_auth::federation::pending::PendingLink;
 use core_auth::signin::Refusal;
 use core_auth::users;
+use web_kit::context::AppContext;
+use web_kit::csrf;
+use web_kit::errors::PageError;
+use web_kit::identity;
+use web_kit::layout::Layout;
+use web_kit::util::render;
 
-use crate::context::AppContext;
-use crate::csrf;
-use crate::errors::PageError;
-use crate::identity;
-use crate::pages::Layout;
 use crate::upstream::pages::{back_to, error_page};
 use crate::upstream::provider;
-use crate::util::render;
 
 #[derive(Template)]
 #[template(path = "upstream_confirm.html")]

@@ -1,4 +1,7 @@
 //! The one piece of shared state: cloned into every worker as `web::Data`.
+//! What only the protocol endpoints keep (discovery documents, client key
+//! sets, the upstream providers' discovery cache) is theirs
+//! (`oidc_endpoints::ProtocolState`), registered beside it by the binary.
 
 use std::sync::Arc;
 
@@ -10,9 +13,9 @@ use core_auth::password::Passwords;
 use core_auth::sessions::Timeouts;
 use core_auth::{Clock, Config, CoreError, CoreResult, DbPool, UnixTime};
 
-use crate::discovery::Discovery;
-use crate::jwks_fetch::JwksCache;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
+use crate::slow_clients::InFlight;
 
 #[derive(Clone, Debug)]
 pub struct AppContext {
@@ -21,27 +24,20 @@ pub struct AppContext {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     pub keys: Arc<KeyRing>,
-    /// Upstream identity providers: HTTP client and discovery cache.
-    pub upstream: Arc<crate::upstream::Upstreams>,
-    /// Discovery documents, serialized once.
-    pub discovery: Arc<Discovery>,
-    /// Client key sets fetched from `jwks_uri` (private_key_jwt).
-    pub client_jwks: Arc<JwksCache>,
     /// Prometheus series (`/metrics`).
     pub metrics: Arc<Metrics>,
     /// Per-IP rate limits, one limiter per route group.
-    pub limits: Arc<crate::ratelimit::RateLimits>,
+    pub limits: Arc<RateLimits>,
     /// Proxies whose `X-Forwarded-For` is believed (parsed `trusted_proxies`).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// Requests in progress per client address on this node.
-    pub in_flight: Arc<crate::slow_clients::InFlight>,
+    pub in_flight: Arc<InFlight>,
 }
 
 impl AppContext {
     pub fn new(pool: DbPool, config: Config, clock: Arc<dyn Clock>, keys: Arc<KeyRing>) -> Self {
         let passwords = Passwords::new(&config.password);
-        let discovery = Arc::new(Discovery::build(&config));
-        let limits = Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits));
+        let limits = Arc::new(RateLimits::new(&config.rate_limits));
         let trusted_proxies = Arc::new(
             config
                 .trusted_proxies
@@ -49,18 +45,13 @@ impl AppContext {
                 .filter_map(|p| core_auth::config::parse_proxy(p))
                 .collect(),
         );
-        let in_flight = Arc::new(crate::slow_clients::InFlight::new(
-            config.max_requests_per_ip,
-        ));
+        let in_flight = Arc::new(InFlight::new(config.max_requests_per_ip));
         Self {
             pool,
             config: Arc::new(config),
             clock,
             passwords,
             keys,
-            upstream: Arc::new(crate::upstream::Upstreams::default()),
-            discovery,
-            client_jwks: Arc::new(JwksCache::default()),
             metrics: Arc::new(Metrics::new()),
             limits,
             trusted_proxies,
@@ -141,6 +132,16 @@ impl AppContext {
             )))),
         }
     }
+}
+
+/// What this node remembers about an upstream sign-in provider between
+/// requests (the protocol side's discovery cache,
+/// `oidc_endpoints::upstream::Upstreams`). The console tells it when an
+/// administrator changed or deleted provider `id`; the binary registers the
+/// cache as `web::Data<dyn ProviderCache>` for that.
+pub trait ProviderCache: Send + Sync {
+    /// Drops what is cached about provider `id`.
+    fn forget(&self, id: &str);
 }
 
 async fn blocking<T, F>(f: F) -> CoreResult<T>

@@ -17,11 +17,23 @@
 
 use std::collections::{HashMap, HashSet};
 
+use actix_cors::Cors;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder};
 
-use crate::protocol::cors;
 use crate::ratelimit::{Group, RateLimit};
+
+/// CORS for endpoints browsers call directly (single-page apps), mounted
+/// with [`Opts::cors`]: any origin, no credentials (no cookies are ever
+/// used by these endpoints).
+fn cors() -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .send_wildcard()
+        .allowed_methods(vec!["GET", "POST", "OPTIONS"])
+        .allowed_headers(vec!["authorization", "content-type", "accept"])
+        .max_age(3600)
+}
 
 /// Whether the CSRF guard checks a state-changing route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

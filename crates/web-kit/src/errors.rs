@@ -32,7 +32,7 @@ pub enum PageError {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    pub layout: crate::pages::Layout,
+    pub layout: crate::layout::Layout,
     pub status: u16,
     pub heading: &'a str,
     pub message: &'a str,
@@ -110,7 +110,7 @@ impl ResponseError for PageError {
             let mut resp = render(
                 status,
                 &ErrorPage {
-                    layout: crate::pages::Layout::anonymous(heading),
+                    layout: crate::layout::Layout::anonymous(heading),
                     status: status.as_u16(),
                     heading,
                     message: &message,
@@ -129,7 +129,7 @@ impl ResponseError for PageError {
         render(
             status,
             &ErrorPage {
-                layout: crate::pages::Layout::anonymous(heading),
+                layout: crate::layout::Layout::anonymous(heading),
                 status: status.as_u16(),
                 heading,
                 message: &message,
