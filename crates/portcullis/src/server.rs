@@ -13,10 +13,8 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use core_auth::keys::store;
-use core_auth::mail::outbox;
-use core_auth::oidc::tokens;
 use core_auth::secret::random_bytes;
-use core_auth::{server_secrets, sessions, CoreResult};
+use core_auth::{server_secrets, CoreResult};
 use oidc_endpoints::ProtocolState;
 use web_kit::metrics::listener_guard;
 use web_kit::middleware::{request_log, security_headers};
@@ -198,46 +196,51 @@ async fn not_found() -> Result<HttpResponse, PageError> {
 /// A signal to background workers: `true` means stop after the current pass.
 pub type Stop = tokio::sync::watch::Receiver<bool>;
 
-/// Background jobs, each on the blocking pool: prune expired sessions and
-/// tokens (every five minutes), run the key lifecycle (every ten minutes),
+/// Background jobs, each on the blocking pool: prune expired rows in
+/// bounded batches (`prune.interval_secs`, `core_auth::prune`), run the key lifecycle (every ten minutes),
 /// and re-read the key set (every `keys.refresh_interval_secs`) so that a
 /// rotation made by another node or the CLI is picked up.
 pub fn spawn_jobs(ctx: AppContext, stop: Stop) -> Vec<tokio::task::JoinHandle<()>> {
     let prune = ctx.clone();
     let mut stop_prune = stop.clone();
     let pruning = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        let secs = prune.config.prune.interval_secs.max(1);
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = stop_prune.changed() => break,
             }
-            let (now, t) = (prune.now(), prune.session_timeouts());
-            let retention = prune.config.audit.retention_days;
-            let window = prune
-                .config
-                .throttle
-                .sign_in_window_secs
-                .max(prune.config.throttle.reset_window_secs);
             prune.limits.prune();
-            let r = prune
-                .db(move |c| {
-                    Ok((
-                        sessions::prune_expired(c, now, t)?,
-                        tokens::prune_expired(c, now)?
-                            + outbox::prune(c, now, 7 * 24 * 3600)?
-                            + core_auth::audit::prune(c, now, retention)?
-                            + core_auth::throttle::prune(c, now, window)?,
-                    ))
-                })
-                .await;
-            match r {
-                Ok((0, 0)) => {}
-                Ok((s, k)) => tracing::info!(
-                    sessions = s,
-                    tokens = k,
-                    "expired sessions and tokens pruned"
-                ),
+            let cfg = &prune.config;
+            let horizons = core_auth::prune::Horizons {
+                sessions: prune.session_timeouts(),
+                audit_retention_days: cfg.audit.retention_days,
+                throttle_window: cfg
+                    .throttle
+                    .sign_in_window_secs
+                    .max(cfg.throttle.reset_window_secs),
+                outbox_keep: cfg.prune.outbox_keep_secs,
+            };
+            let limits = core_auth::prune::Limits {
+                batch: cfg.prune.batch_size.max(1),
+                max_batches: cfg.prune.max_batches.max(1),
+            };
+            let now = prune.now();
+            match prune
+                .db(move |c| core_auth::prune::run(c, now, horizons, limits))
+                .await
+            {
+                Ok(report) => {
+                    for (table, n) in &report.0 {
+                        if *n > 0 {
+                            prune.metrics.rows_pruned(table, *n);
+                        }
+                    }
+                    if report.total() > 0 {
+                        tracing::info!(rows = report.total(), detail = ?report.0, "expired rows pruned");
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "pruning failed"),
             }
         }

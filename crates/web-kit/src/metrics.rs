@@ -63,6 +63,11 @@ struct EventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GroupLabels {
     group: String,
 }
@@ -81,6 +86,7 @@ pub struct Metrics {
     tokens_issued: Family<GrantLabels, Counter>,
     rate_limited: Family<GroupLabels, Counter>,
     audit_write_failures: Family<EventLabels, Counter>,
+    rows_pruned: Family<TableLabels, Counter>,
     active_sessions: Gauge,
     pool_connections: Gauge,
     pool_idle: Gauge,
@@ -147,6 +153,12 @@ impl Metrics {
              transaction of their own; the others fail with their change)",
             audit_write_failures.clone(),
         );
+        let rows_pruned = Family::<TableLabels, Counter>::default();
+        registry.register(
+            "rows_pruned",
+            "Expired rows deleted by the pruning job, by table",
+            rows_pruned.clone(),
+        );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let g = Gauge::default();
             registry.register(name, help, g.clone());
@@ -190,6 +202,7 @@ impl Metrics {
             tokens_issued,
             rate_limited,
             audit_write_failures,
+            rows_pruned,
             active_sessions,
             pool_connections,
             pool_idle,
@@ -226,6 +239,15 @@ impl Metrics {
                 event: event.to_string(),
             })
             .inc();
+    }
+
+    /// Counts `n` rows deleted from `table` by the pruning job.
+    pub fn rows_pruned(&self, table: &str, n: usize) {
+        self.rows_pruned
+            .get_or_create(&TableLabels {
+                table: table.to_string(),
+            })
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Counts one request refused by the rate limit of `group`.

@@ -181,11 +181,3 @@ pub fn query(conn: &mut DbConn, f: &Filter, limit: i64) -> CoreResult<Vec<Row>> 
     }
     Ok(q.order(audit_log::id.desc()).limit(limit).load(conn)?)
 }
-
-/// Deletes rows older than the retention period; returns how many.
-pub fn prune(conn: &mut DbConn, now: UnixTime, retention_days: i64) -> CoreResult<usize> {
-    Ok(
-        diesel::delete(audit_log::table.filter(audit_log::at.lt(now - retention_days * 86_400)))
-            .execute(conn)?,
-    )
-}

@@ -77,6 +77,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub admin: AdminConfig,
     pub mfa: MfaConfig,
+    pub prune: PruneConfig,
     pub metrics: MetricsConfig,
     pub tls: TlsConfig,
 }
@@ -108,6 +109,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             admin: AdminConfig::default(),
             mfa: MfaConfig::default(),
+            prune: PruneConfig::default(),
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
         }

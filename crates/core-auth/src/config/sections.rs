@@ -92,6 +92,32 @@ impl Default for AdminConfig {
     }
 }
 
+/// The background job that deletes expired rows (see `core_auth::prune`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PruneConfig {
+    /// How often each node runs it, in seconds.
+    pub interval_secs: u64,
+    /// Rows deleted per statement: short locks on SQLite, short
+    /// transactions on PostgreSQL.
+    pub batch_size: i64,
+    /// Statements per table and run; a larger backlog drains over runs.
+    pub max_batches: u32,
+    /// Sent (or dropped) mail stays in the outbox this long, in seconds.
+    pub outbox_keep_secs: i64,
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 300,
+            batch_size: 1000,
+            max_batches: 100,
+            outbox_keep_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
 /// Second factors (one-time codes, passkeys, recovery codes).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]

@@ -291,13 +291,3 @@ pub fn backlog(conn: &mut DbConn) -> CoreResult<i64> {
         .count()
         .get_result(conn)?)
 }
-
-/// Deletes sent and dropped messages older than `older_than` seconds.
-pub fn prune(conn: &mut DbConn, now: UnixTime, older_than: i64) -> CoreResult<usize> {
-    Ok(diesel::delete(
-        outbox::table
-            .filter(outbox::status.eq_any(["sent", "dropped"]))
-            .filter(outbox::sent_at.lt(now - older_than)),
-    )
-    .execute(conn)?)
-}

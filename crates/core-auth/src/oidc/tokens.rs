@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::config::Config;
-use crate::db::schema::{access_tokens, authorization_codes, client_assertions, refresh_tokens};
+use crate::db::schema::{access_tokens, refresh_tokens};
 use crate::db::DbConn;
 use crate::error::{CoreError, CoreResult};
 use crate::keys::KeyRing;
@@ -402,21 +402,6 @@ pub fn revoke_for_session(conn: &mut DbConn, sid: &str, now: UnixTime) -> CoreRe
     )
     .set(access_tokens::revoked_at.eq(Some(now)))
     .execute(conn)?;
-    Ok(n)
-}
-
-/// Deletes expired codes, tokens and assertion records; returns how many.
-pub fn prune_expired(conn: &mut DbConn, now: UnixTime) -> CoreResult<usize> {
-    let mut n = diesel::delete(
-        authorization_codes::table.filter(authorization_codes::expires_at.lt(now - 3600)),
-    )
-    .execute(conn)?;
-    n += diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(now)))
-        .execute(conn)?;
-    n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::family_expires_at.lt(now)))
-        .execute(conn)?;
-    n += diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
-        .execute(conn)?;
     Ok(n)
 }
 
