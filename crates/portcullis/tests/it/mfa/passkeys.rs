@@ -283,3 +283,85 @@ async fn a_passkey_ceremony_begun_on_one_node_finishes_on_another() {
     assert_eq!(names, ["Phone"]);
     browser.close().await;
 }
+
+/// Bad WebAuthn answers are refused with a message and an audit row, never
+/// a session: an answer made for another origin, and a cloned key (its
+/// counter went backwards).
+#[actix_web::test]
+async fn a_wrong_origin_and_a_cloned_key_are_refused() {
+    let a = TestServer::start_with(|c| {
+        c.issuer = c.issuer.replace("127.0.0.1", "localhost");
+    })
+    .await;
+    // Another node configured with another origin (a misconfigured one).
+    let other = a
+        .start_sibling(|c| c.issuer = c.issuer.replace("127.0.0.1", "localhost"))
+        .await;
+    a.create_user("grace@example.com", "Grace", PASSWORD, &[])
+        .await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let b = &browser.client;
+    b.goto(&localhost(&a, "/login")).await.unwrap();
+    let authenticator = browser.add_virtual_authenticator().await;
+    password(b, &a).await;
+    see(b, "main h1", "Grace").await;
+
+    // Wrong origin: the answer made for A's page is sent to the other node.
+    b.goto(&localhost(&a, "/account/two-factor")).await.unwrap();
+    let elsewhere = localhost(&other, "/account/two-factor/passkeys");
+    b.execute(
+        "document.querySelector('form[data-webauthn=create]').action = arguments[0];",
+        vec![serde_json::Value::from(elsewhere)],
+    )
+    .await
+    .unwrap();
+    fill(b, "#passkey-name", "Laptop").await;
+    click(b, "#add-passkey").await;
+    see(b, "main .alert.error", "could not be added").await;
+    let none = a
+        .with_db(|c| {
+            let uid = uid_of(c, "grace@example.com");
+            core_auth::mfa::passkeys::list(c, &uid).unwrap().len()
+        })
+        .await;
+    assert_eq!(none, 0);
+
+    // A real one, then its copy with an older counter.
+    b.goto(&localhost(&a, "/account/two-factor")).await.unwrap();
+    fill(b, "#passkey-name", "Laptop").await;
+    click(b, "#add-passkey").await;
+    see(b, "main h1", "recovery codes").await;
+    let snapshot = browser.credentials(&authenticator).await[0].clone();
+    // Used once as the second factor (the counter moves on).
+    browser.remove_virtual_authenticator(&authenticator).await;
+    b.goto(&localhost(&a, "/account")).await.unwrap();
+    sign_out(b).await;
+    see(b, "main h1", "Sign in").await;
+    password(b, &a).await;
+    see(b, "main h1", "Two-step verification").await;
+    let auth = browser.add_virtual_authenticator().await;
+    browser.add_credential(&auth, &snapshot).await;
+    click(b, "#use-passkey").await;
+    see(b, "main h1", "Grace").await;
+    // The old copy again: refused as a possible clone.
+    browser.remove_virtual_authenticator(&auth).await;
+    sign_out(b).await;
+    see(b, "main h1", "Sign in").await;
+    password(b, &a).await;
+    see(b, "main h1", "Two-step verification").await;
+    let auth = browser.add_virtual_authenticator().await;
+    browser.add_credential(&auth, &snapshot).await;
+    click(b, "#use-passkey").await;
+    see(b, "#challenge-error", "could not be verified").await;
+    let (status, _) = a.get(&a.client(), "/account").await;
+    assert_eq!(status, 303);
+    let rows = events(&a, "second_factor").await;
+    assert!(
+        rows.iter()
+            .any(|(o, d)| o == "failure" && d.contains("\"reason\":\"invalid\"")),
+        "{rows:?}"
+    );
+    browser.close().await;
+}
