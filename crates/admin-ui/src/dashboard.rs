@@ -1,4 +1,5 @@
-//! `GET /admin`: the dashboard. `POST /admin/throttles/{kind}/{key}/clear`
+//! `GET /admin`: the dashboard (with a warning when enabled administrators
+//! have no second factor). `POST /admin/throttles/{kind}/{key}/clear`
 //! lifts one throttle listed there.
 
 use actix_session::Session;
@@ -6,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use core_auth::admin::dashboard::{self, Dashboard};
+use core_auth::mfa::policy;
 use web_kit::layout::Layout;
 use web_kit::util::{render, see_other};
 use web_kit::{AppContext, PageError};
@@ -28,6 +30,10 @@ struct DashboardPage {
     rotation_due: String,
     throttled: Vec<(String, String, String, Time)>,
     backend: &'static str,
+    /// Enabled administrators with no second factor.
+    admins_without_factor: i64,
+    /// `mfa.required_for_roles` holds `admin`: they enrol at their next sign-in.
+    admins_required: bool,
 }
 
 fn totals(b: &[dashboard::Bucket]) -> (i64, i64) {
@@ -43,8 +49,14 @@ pub async fn show(
     let now = ctx.now();
     let t = ctx.session_timeouts();
     let cfg = ctx.config.clone();
-    let (d, backend) = ctx
-        .db(move |c| Ok((dashboard::load(c, &cfg, now, t)?, c.backend())))
+    let (d, backend, admins_without_factor) = ctx
+        .db(move |c| {
+            Ok((
+                dashboard::load(c, &cfg, now, t)?,
+                c.backend(),
+                policy::admins_without_factor(c)?,
+            ))
+        })
         .await?;
     let (layout, chrome) = frame(&session, &admin, "Admin", "dashboard")?;
     let window = ctx.config.throttle.sign_in_window_secs;
@@ -79,6 +91,13 @@ pub async fn show(
             .collect(),
         d,
         backend,
+        admins_without_factor,
+        admins_required: ctx
+            .config
+            .mfa
+            .required_for_roles
+            .iter()
+            .any(|r| r == core_auth::users::ROLE_ADMIN),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -90,6 +90,11 @@ fn mount(t: &mut Table) {
     );
     t.get("/admin/users/{id}/mfa-reset", users::mfa::confirm_reset);
     t.post("/admin/users/{id}/mfa-reset", users::mfa::reset);
+    t.post("/admin/users/{id}/mfa/app/remove", users::mfa::remove_app);
+    t.post(
+        "/admin/users/{id}/mfa/passkeys/{passkey_id}/remove",
+        users::mfa::remove_passkey,
+    );
     t.get("/admin/clients", clients::list);
     t.post("/admin/clients", clients::create);
     t.get("/admin/clients/new", clients::new_form);

@@ -160,9 +160,10 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show an account's second factors and whether one is required (JSON).
-    Mfa { user: String },
-    /// Account administration: roles, disable, delete, throttles, second factors.
+    /// An account's second factors: list, reset, require, remove.
+    #[command(subcommand)]
+    Mfa(crate::cli_mfa::MfaCommand),
+    /// Account administration: roles, disable, delete, throttles.
     #[command(flatten)]
     Admin(crate::cli_admin::UserAdminCommand),
 }
@@ -263,7 +264,7 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
     let now = SystemClock.now();
     match cmd {
         UsersCommand::Admin(c) => crate::cli_admin::user_admin(&Operator::open(cfg)?, c, now),
-        UsersCommand::Mfa { user } => crate::cli_admin::mfa_command(cfg, &user),
+        UsersCommand::Mfa(c) => crate::cli_mfa::mfa_command(cfg, c, now),
         UsersCommand::Create(args) => {
             let op = Operator::open(cfg)?;
             let mut line = String::new();

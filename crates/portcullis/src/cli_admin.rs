@@ -1,19 +1,17 @@
-//! Administration from the command line: accounts, their second factors,
-//! roles, groups, throttles and the audit log. Each change calls the same
-//! use case of `core_auth::admin` (for second factors `core_auth::mfa::policy`)
-//! as the console and the API, as [`Actor::cli`]: the
+//! Administration from the command line: accounts, roles, groups,
+//! throttles and the audit log (second factors: `cli_mfa`). Each change
+//! calls the same use case of `core_auth::admin` as the console and the
+//! API, as [`Actor::cli`]: the
 //! same rules (the last administrator, the `user` role), the change and
 //! its audit row in one transaction. The command line is never asked to
 //! re-authenticate.
 
-use admin_ui::api::mfa::summary;
 use clap::{Args, Subcommand};
 use core_auth::actor::Actor;
 use core_auth::admin::{directory, user_roles, users as admin_users};
 use core_auth::audit;
 use core_auth::db::DbConn;
 use core_auth::keys::KeyRing;
-use core_auth::mfa::policy;
 use core_auth::password::Passwords;
 use core_auth::{roles, users, Clock, Config, Core, CoreError, DbPool, SystemClock};
 
@@ -53,12 +51,12 @@ impl Operator {
         }
     }
 
-    fn conn(&self) -> Result<core_auth::db::PooledConn, UserError> {
+    pub(crate) fn conn(&self) -> Result<core_auth::db::PooledConn, UserError> {
         Ok(self.pool.get().map_err(CoreError::from)?)
     }
 }
 
-fn json(v: &impl serde::Serialize) -> Result<(), UserError> {
+pub(crate) fn json(v: &impl serde::Serialize) -> Result<(), UserError> {
     println!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| UserError(e.to_string()))?
@@ -66,7 +64,7 @@ fn json(v: &impl serde::Serialize) -> Result<(), UserError> {
     Ok(())
 }
 
-fn user_id(conn: &mut DbConn, who: &str) -> Result<String, UserError> {
+pub(crate) fn user_id(conn: &mut DbConn, who: &str) -> Result<String, UserError> {
     users::find(conn, who)?
         .map(|u| u.id)
         .ok_or_else(|| UserError(format!("no user {who}")))
@@ -87,17 +85,6 @@ pub enum UserAdminCommand {
     Delete { user: String },
     /// Clear the sign-in and reset throttles of an email address.
     ClearThrottle { email: String },
-    /// Require a second factor of an account: without one, it sets one up
-    /// at its next sign-in. With --off, stop requiring it (a role listed in
-    /// mfa.required_for_roles may still require it).
-    RequireMfa {
-        user: String,
-        #[arg(long)]
-        off: bool,
-    },
-    /// Remove every second factor of an account (authenticator app,
-    /// passkeys, recovery codes), e.g. after a lost phone.
-    ResetMfa { user: String },
 }
 
 pub fn user_admin(op: &Operator, cmd: UserAdminCommand, now: i64) -> Result<(), UserError> {
@@ -135,39 +122,8 @@ pub fn user_admin(op: &Operator, cmd: UserAdminCommand, now: i64) -> Result<(), 
                 }
             );
         }
-        UserAdminCommand::RequireMfa { user, off } => {
-            let uid = id(&user)?;
-            policy::set_required(&core, &cli, &uid, !off, now)?;
-            let s = summary(&mut *op.conn()?, &op.config, &uid)?;
-            match (off, s.required_by_roles.is_empty()) {
-                (false, _) if s.has_factor() => println!("{user} must now use a second factor"),
-                (false, _) => println!(
-                    "{user} must now use a second factor: they set one up at their next sign-in"
-                ),
-                (true, true) => println!("a second factor is no longer required of {user}"),
-                (true, false) => println!(
-                    "{user}: no longer required by an administrator, but their roles ({}) still require a second factor",
-                    s.required_by_roles.join(", ")
-                ),
-            }
-        }
-        UserAdminCommand::ResetMfa { user } => {
-            let uid = id(&user)?;
-            let removed = policy::reset(&core, &cli, &uid, now)?;
-            println!("{user}: {removed} second factor(s) removed, with the recovery codes");
-        }
     }
     Ok(())
-}
-
-/// `users mfa USER`: the account's second factors and whether one is
-/// required, as JSON (the admin API's `mfa` of the user). Read-only: no
-/// key-encryption key needed.
-pub fn mfa_command(cfg: Config, user: &str) -> Result<(), UserError> {
-    let pool = bootstrap::open_database(&cfg)?;
-    let mut conn = pool.get().map_err(CoreError::from)?;
-    let uid = user_id(&mut conn, user)?;
-    json(&summary(&mut conn, &cfg, &uid)?)
 }
 
 #[derive(Debug, Subcommand)]

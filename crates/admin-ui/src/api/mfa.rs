@@ -1,13 +1,14 @@
 //! A user's second factors in the admin API: what the account has (names
 //! and dates only, never a secret), whether it must have one, and the
-//! administrator's two actions: require one (or stop), and remove every
-//! factor (`core_auth::mfa::policy`). The console's user page and the
-//! command line show the same [`MfaSummary`].
+//! administrator's actions: require one (or stop), remove one factor, and
+//! remove every factor (`core_auth::mfa::policy`). The console's user page
+//! and the command line show the same [`MfaSummary`].
 
 use actix_web::{web, HttpResponse};
 use core_auth::db::DbConn;
 use core_auth::error::CoreResult;
-use core_auth::mfa::{self, policy};
+use core_auth::mfa;
+use core_auth::mfa::policy::{self, FactorRef};
 use core_auth::{roles, Config};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,6 +28,8 @@ pub struct AppFactor {
 /// One passkey of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyFactor {
+    /// Its id: what `DELETE /users/{id}/mfa/passkeys/{passkey_id}` takes.
+    pub id: String,
     /// The name its owner gave it (e.g. "MacBook").
     pub name: String,
     pub created_at: i64,
@@ -81,6 +84,7 @@ pub fn summary(c: &mut DbConn, config: &Config, user_id: &str) -> CoreResult<Mfa
             .passkeys
             .into_iter()
             .map(|p| PasskeyFactor {
+                id: p.id,
                 name: p.name,
                 created_at: p.created_at,
                 last_used_at: p.last_used_at,
@@ -163,4 +167,57 @@ pub async fn reset(
         removed: i64::try_from(removed).unwrap_or(i64::MAX),
         mfa: load(&ctx, id).await?,
     }))
+}
+
+/// Removes one factor and answers what is left.
+async fn remove(
+    admin: ApiAdmin,
+    ctx: &AppContext,
+    id: String,
+    which: FactorRef,
+) -> Result<HttpResponse, ApiError> {
+    let (uid, now) = (id.clone(), ctx.now());
+    ctx.call(move |core| policy::remove_one(core, &admin.actor, &uid, &which, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(load(ctx, id).await?))
+}
+
+/// Remove the user's authenticator app (e.g. an old phone). With no factor left, the recovery codes go too. A sensitive action.
+#[utoipa::path(delete, path = "/admin/api/v1/users/{id}/mfa/app", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Removed; the user's second factors now", body = MfaSummary),
+        (status = 401, description = "No valid token, or authentication too old (`insufficient_user_authentication`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user, or the user has no authenticator app", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn remove_app(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    remove(admin, &ctx, path.into_inner(), FactorRef::App).await
+}
+
+/// Remove one passkey of the user (e.g. a lost security key). With no factor left, the recovery codes go too. A sensitive action.
+#[utoipa::path(delete, path = "/admin/api/v1/users/{id}/mfa/passkeys/{passkey_id}", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("passkey_id" = String, Path, description = "The passkey's `id` (from the user's `mfa.passkeys`)"),
+    ),
+    responses(
+        (status = 200, description = "Removed; the user's second factors now", body = MfaSummary),
+        (status = 401, description = "No valid token, or authentication too old (`insufficient_user_authentication`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user, or no such passkey of this user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn remove_passkey(
+    admin: ApiAdmin,
+    ctx: web::Data<AppContext>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, passkey) = path.into_inner();
+    remove(admin, &ctx, id, FactorRef::Passkey(passkey)).await
 }

@@ -65,6 +65,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         web::post().to(mfa::set_requirement),
                     )
                     .route("/users/{id}/mfa-reset", web::post().to(mfa::reset))
+                    .route("/users/{id}/mfa/app", web::delete().to(mfa::remove_app))
+                    .route(
+                        "/users/{id}/mfa/passkeys/{passkey_id}",
+                        web::delete().to(mfa::remove_passkey),
+                    )
                     .route("/clients", web::get().to(clients::list_clients))
                     .route("/clients", web::post().to(clients::create_client))
                     .route("/clients/{id}", web::get().to(clients::get_client))

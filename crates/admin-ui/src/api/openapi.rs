@@ -40,7 +40,7 @@ impl Modify for Bearer {
     paths(
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::password_reset, users::revoke_sessions, users::clear_user_throttle,
-        mfa::set_requirement, mfa::reset,
+        mfa::set_requirement, mfa::reset, mfa::remove_app, mfa::remove_passkey,
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::rotate_secret, clients::delete_client,
         providers::list_upstream_providers, providers::create_upstream_provider, providers::get_upstream_provider,
         providers::update_upstream_provider, providers::delete_upstream_provider,

@@ -1,14 +1,15 @@
 //! A user's second factors on the console: the "Two-step verification"
 //! section of the user's page (the same [`MfaSummary`] as the API's),
-//! requiring a second factor of the account (or not), and removing every
-//! factor after a confirmation page (a sensitive action: re-authentication
-//! first). The rules and audit rows are `core_auth::mfa::policy`'s.
+//! requiring a second factor of the account (or not), removing one factor
+//! (the app, or a passkey), and removing every factor after a confirmation
+//! page. Removing is a sensitive action: re-authentication first. The
+//! rules and audit rows are `core_auth::mfa::policy`'s.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use core_auth::mfa::policy;
+use core_auth::mfa::policy::{self, FactorRef};
 use core_auth::CoreError;
 use web_kit::layout::Layout;
 use web_kit::util::{render, see_other};
@@ -24,8 +25,8 @@ pub struct Section {
     pub s: MfaSummary,
     /// The authenticator app: since, last used.
     pub app: Option<(Time, MaybeTime)>,
-    /// Passkeys: name, added, last used.
-    pub passkeys: Vec<(String, Time, MaybeTime)>,
+    /// Passkeys: id, name, added, last used.
+    pub passkeys: Vec<(String, String, Time, MaybeTime)>,
 }
 
 impl Section {
@@ -40,6 +41,7 @@ impl Section {
                 .iter()
                 .map(|p| {
                     (
+                        p.id.clone(),
                         p.name.clone(),
                         Time(p.created_at),
                         MaybeTime(p.last_used_at),
@@ -172,6 +174,71 @@ pub async fn reset(
         }
         Err(CoreError::ReauthRequired { .. }) => {
             form.reauth_page(&ctx, &session, "reset this account's second factors")
+                .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/users/{id}/mfa/app/remove`: removes the authenticator app.
+pub async fn remove_app(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    path: web::Path<String>,
+    form: AdminForm,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    remove(&ctx, &session, form, id, FactorRef::App).await
+}
+
+/// `POST /admin/users/{id}/mfa/passkeys/{passkey_id}/remove`: removes one
+/// passkey.
+pub async fn remove_passkey(
+    ctx: web::Data<AppContext>,
+    session: Session,
+    path: web::Path<(String, String)>,
+    form: AdminForm,
+) -> Result<HttpResponse, PageError> {
+    let (id, passkey) = path.into_inner();
+    remove(&ctx, &session, form, id, FactorRef::Passkey(passkey)).await
+}
+
+async fn remove(
+    ctx: &AppContext,
+    session: &Session,
+    form: AdminForm,
+    id: String,
+    which: FactorRef,
+) -> Result<HttpResponse, PageError> {
+    let (email, before) = load(ctx, &id).await?;
+    let what = match &which {
+        FactorRef::App => "authenticator app".to_string(),
+        FactorRef::Passkey(p) => match before.passkeys.iter().find(|k| &k.id == p) {
+            Some(k) => format!("passkey \u{201c}{}\u{201d}", k.name),
+            None => "passkey".to_string(),
+        },
+    };
+    let (meta, now, uid, asked) = (form.actor(), ctx.now(), id.clone(), which);
+    match ctx
+        .call(move |core| policy::remove_one(core, &meta, &uid, &asked, now))
+        .await
+    {
+        Ok(()) => {
+            let (_, s) = load(ctx, &id).await?;
+            let mut msg = format!("The {what} of {email} was removed.");
+            if !s.has_factor() && before.recovery_codes_left > 0 {
+                msg.push_str(
+                    " It was their last second factor: their recovery codes were removed too.",
+                );
+            }
+            if !s.has_factor() && s.required {
+                msg.push_str(" They must set up a new one at their next sign-in.");
+            }
+            flash(session, msg);
+            Ok(see_other(&format!("/admin/users/{id}#mfa")))
+        }
+        Err(CoreError::ReauthRequired { .. }) => {
+            form.reauth_page(ctx, session, &format!("remove the {what} of {email}"))
                 .await
         }
         Err(e) => Err(e.into()),

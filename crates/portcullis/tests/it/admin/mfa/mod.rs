@@ -1,6 +1,7 @@
 //! Second factors in administration: the user page's "Two-step
-//! verification" (require one, reset them), the same through the API and
-//! the command line, and the console's re-authentication asking for the
+//! verification" (require one, remove one, reset them), the dashboard's
+//! count of administrators without one, the same through the API and the
+//! command line, and the console's re-authentication asking for the
 //! administrator's own second factor after the password.
 
 mod console;
@@ -83,4 +84,31 @@ pub async fn disabled(srv: &TestServer, id: &str) -> bool {
             .disabled
     })
     .await
+}
+
+/// Gives `user_id` a passkey named `name` straight in the database (a
+/// row as registration stores it, without a usable credential: enough to
+/// be listed and removed, not to sign in with); returns its id.
+pub async fn insert_passkey(srv: &TestServer, user_id: &str, name: &str) -> String {
+    use core_auth::db::schema::passkeys;
+    use diesel::prelude::*;
+    let (uid, name) = (user_id.to_string(), name.to_string());
+    let id = format!("pk-{}-{}", &uid[..8], name.to_lowercase().replace(' ', "-"));
+    let pid = id.clone();
+    let now = srv.ctx.now();
+    srv.with_db(move |c| {
+        diesel::insert_into(passkeys::table)
+            .values((
+                passkeys::id.eq(&pid),
+                passkeys::user_id.eq(&uid),
+                passkeys::name.eq(&name),
+                passkeys::credential_id.eq(format!("cred-{pid}")),
+                passkeys::credential.eq("{}"),
+                passkeys::created_at.eq(now),
+            ))
+            .execute(c)
+            .unwrap();
+    })
+    .await;
+    id
 }
