@@ -238,6 +238,19 @@ impl Config {
                 "tokens.authorization_code_lifetime_secs: must be between 1 and 600".into(),
             ));
         }
+        let k = &mut self.keys;
+        let mut seen = Vec::new();
+        k.algorithms.retain(|a| {
+            let new = !seen.contains(a);
+            seen.push(*a);
+            new
+        });
+        if !k.algorithms.contains(&crate::keys::Algorithm::DEFAULT) {
+            return Err(CoreError::Config(format!(
+                "keys.algorithms: must include {} (the algorithm of every client that does not choose one); e.g. [\"RS256\", \"ES256\", \"EdDSA\"]",
+                crate::keys::Algorithm::DEFAULT
+            )));
+        }
         let k = &self.keys;
         if ![2048, 3072, 4096].contains(&k.rsa_bits) {
             return Err(CoreError::Config(
