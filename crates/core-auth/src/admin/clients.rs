@@ -111,11 +111,11 @@ pub fn update(
     now: UnixTime,
 ) -> CoreResult<(Client, Option<Secret>)> {
     super::sensitive(core, actor, now)?;
-    clients::validate_offered(spec, &core.config.keys.algorithms)?;
     let mut pooled = core.conn()?;
     let c = &mut *pooled;
     write_tx(c, |c| {
         let before = get(c, id)?;
+        clients::validate_offered(spec, &core.config.keys.algorithms)?;
         let (after, secret) = clients::update(c, id, spec, now)?;
         let fields = changed(&before, &after);
         if !fields.is_empty() || secret.is_some() {
