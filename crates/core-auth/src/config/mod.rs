@@ -441,6 +441,36 @@ mod tests {
     }
 
     #[test]
+    fn signing_algorithms_come_from_the_file_or_the_environment() {
+        use crate::keys::Algorithm::{EdDsa, Es256, Ps256, Rs256};
+        let c = Config::from_toml_str("").unwrap();
+        assert_eq!(c.keys.algorithms, vec![Rs256, Es256, EdDsa]);
+        let c = Config::from_toml_str("[keys]\nalgorithms = [\"RS256\", \"PS256\", \"RS256\"]")
+            .unwrap();
+        assert_eq!(c.keys.algorithms, vec![Rs256, Ps256], "duplicates dropped");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "").unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[("PORTCULLIS_KEYS__ALGORITHMS", "RS256, EdDSA")]),
+        )
+        .unwrap();
+        assert_eq!(c.keys.algorithms, vec![Rs256, EdDsa]);
+        let e = Config::from_toml_str("[keys]\nalgorithms = [\"RS256\", \"ES512\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("keys.algorithms") && e.contains("ES512") && e.contains("EdDSA"),
+            "{e}"
+        );
+        let e = Config::from_toml_str("[keys]\nalgorithms = [\"ES256\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keys.algorithms: must include RS256"), "{e}");
+    }
+
+    #[test]
     fn https_issuer_binds_443_and_trailing_slash_is_dropped() {
         let c = Config::from_toml_str("issuer = \"https://id.example.com/\"").unwrap();
         assert_eq!(c.issuer, "https://id.example.com");
