@@ -80,7 +80,8 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Activate the next key now (it is already published) and create a new next key.
+    /// Activate the next key of every algorithm now (it is already published)
+    /// and create a new next key.
     Rotate,
 }
 
