@@ -170,15 +170,16 @@ pub fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError
                 return print_json(&all);
             }
             println!(
-                "{:<22}  {:<28}  {:<20}  REDIRECT URIS",
-                "CLIENT ID", "NAME", "AUTH METHOD"
+                "{:<22}  {:<28}  {:<20}  {:<6}  REDIRECT URIS",
+                "CLIENT ID", "NAME", "AUTH METHOD", "ALG"
             );
             for c in &all {
                 println!(
-                    "{:<22}  {:<28}  {:<20}  {}",
+                    "{:<22}  {:<28}  {:<20}  {:<6}  {}",
                     c.client_id,
                     c.name,
                     c.auth_method.as_str(),
+                    c.id_token_signed_response_alg.as_str(),
                     c.redirect_uris.join(" ")
                 );
             }

@@ -252,4 +252,10 @@ async fn the_command_line_registers_changes_and_refuses_algorithms() {
     );
     let shown = json_of(&cli(&srv, &["clients", "show", &id]).await);
     assert_eq!(shown[FIELD], "EdDSA");
+    let table = String::from_utf8_lossy(&cli(&srv, &["clients", "list"]).await.stdout).into_owned();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_default();
+    assert!(table.contains("ALG") && row.contains("EdDSA"), "{table}");
 }
