@@ -29,6 +29,10 @@ const WRK: &[(&str, &str)] = &[
         "POST /token client_credentials (1 RS256 signature)",
     ),
     (
+        "client_credentials_es256",
+        "POST /token client_credentials, ES256 client (1 ES256 signature)",
+    ),
+    (
         "refresh",
         "POST /token refresh_token, rotating (3 RS256 signatures)",
     ),
@@ -220,6 +224,17 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             },
         },
     ];
+    let mut es256 = at_least(
+        "client_credentials, ES256 (SQLite)",
+        "client_credentials_es256",
+        12_000.0,
+    );
+    if backend != "sqlite" {
+        es256.name = "client_credentials, ES256 (target is for SQLite)";
+        es256.met = None;
+        es256.est_met = None;
+    }
+    targets.push(es256);
     let mut refresh = at_least("refresh (SQLite)", "refresh", 1_000.0);
     if backend != "sqlite" {
         refresh.name = "refresh (target is for SQLite)";
@@ -385,6 +400,13 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
         fmt_num(f(crypto, &["rsa2048_sign_per_sec"])),
         fmt_ms(f(crypto, &["rsa2048_sign_ms"])),
     ));
+    for (k, label) in [("es256", "P-256 ES256"), ("eddsa", "Ed25519 EdDSA")] {
+        m.push_str(&format!(
+            "| {label} signing, one thread, in-process | {} /s | {} ms each | | | | |\n",
+            fmt_num(f(crypto, &[&format!("{k}_sign_per_sec")])),
+            fmt_ms(f(crypto, &[&format!("{k}_sign_ms")])),
+        ));
+    }
     m.push_str(&format!(
         "| bcrypt verify, cost {}, one thread, in-process | {} /s | {} ms each | | | | |\n",
         crypto
@@ -404,7 +426,7 @@ fn markdown(doc: &Value, targets: &[Target]) -> String {
     ));
     let st = &doc["startup"];
     m.push_str(&format!(
-        "| Process start → 200 on /readyz: fresh database (migrations, 2 RSA keys generated) / restart | {} / {} ms | | | | | |\n",
+        "| Process start → 200 on /readyz: fresh database (migrations; keys generated: 2 RSA, 2 P-256, 2 Ed25519) / restart | {} / {} ms | | | | | |\n",
         fmt_ms(f(st, &["fresh_ready_ms"])),
         fmt_ms(f(st, &["restart_ready_ms"])),
     ));

@@ -8,6 +8,7 @@ use askama::Template;
 use core_auth::admin::clients as admin_clients;
 use core_auth::clients::{self, AuthMethod, Client, ClientSpec, GrantType};
 use core_auth::error::ValidationErrors;
+use core_auth::keys::Algorithm;
 use core_auth::{CoreError, Secret};
 use web_kit::layout::Layout;
 use web_kit::util::{render, see_other};
@@ -65,6 +66,7 @@ struct FormPage {
     id: Option<String>,
     spec: ClientSpec,
     methods: Vec<&'static str>,
+    algs: Vec<&'static str>,
     grants: Vec<(&'static str, bool)>,
     /// Shown once, right after it was made.
     secret: Option<String>,
@@ -109,6 +111,7 @@ fn form_page(
             admin: chrome,
             id,
             methods: AuthMethod::ALL.iter().map(|m| m.as_str()).collect(),
+            algs: Algorithm::ALL.iter().map(|a| a.as_str()).collect(),
             grants,
             secret: secret.map(Secret::into_inner),
             redirect_text: spec.redirect_uris.join("\n"),
@@ -165,6 +168,7 @@ fn spec_from(f: &Fields) -> Result<ClientSpec, ValidationErrors> {
             .split_whitespace()
             .map(String::from)
             .collect(),
+        id_token_signed_response_alg: f.get("id_token_signed_response_alg").to_string(),
     };
     if v.is_empty() {
         Ok(spec)
@@ -180,6 +184,7 @@ pub async fn new_form(
     let spec = ClientSpec {
         auth_method: AuthMethod::ClientSecretBasic.as_str().into(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        id_token_signed_response_alg: Algorithm::DEFAULT.as_str().into(),
         ..ClientSpec::default()
     };
     form_page(

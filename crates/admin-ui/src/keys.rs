@@ -1,5 +1,6 @@
 //! Signing keys: the table (kid, algorithm, state, dates) and "rotate now"
-//! (the published next key becomes active at once; a new next key is made).
+//! (the published next key of each algorithm becomes active at once; a new
+//! next key is made).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -82,11 +83,15 @@ pub async fn rotate(
         .await
     {
         Ok(changes) => {
+            // One activation per algorithm of keys.algorithms.
+            let many = changes.activated.len() > 1;
             flash(
                 &session,
                 format!(
-                    "Rotated: {} is now the active key.",
-                    changes.activated.first().cloned().unwrap_or_default()
+                    "Rotated: {} {} now the active key{}.",
+                    changes.activated.join(", "),
+                    if many { "are" } else { "is" },
+                    if many { "s" } else { "" }
                 ),
             );
             Ok(see_other("/admin/keys"))

@@ -7,12 +7,13 @@ use crate::clock::UnixTime;
 use crate::db::schema::clients;
 use crate::db::DbConn;
 use crate::error::{CoreError, CoreResult, ValidationErrors};
+use crate::keys::Algorithm;
 use crate::secret::{ct_eq, random_token, sha256_hex, Secret};
 
 mod validate;
 
-pub use validate::redirect_uri_problem;
 use validate::validate;
+pub use validate::{redirect_uri_problem, SIGNING_ALG_FIELD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -94,6 +95,7 @@ struct ClientRow {
     created_at: i64,
     updated_at: i64,
     resource_server_audiences: String,
+    id_token_signed_response_alg: String,
 }
 
 /// A registered client.
@@ -121,6 +123,9 @@ pub struct Client {
     /// The audiences (`aud` values of access tokens) this client serves as
     /// a resource server: it may introspect the tokens issued for them.
     pub resource_server_audiences: Vec<String>,
+    /// The algorithm of its ID tokens, and of its access and refresh
+    /// tokens too (one of the server's `keys.algorithms`).
+    pub id_token_signed_response_alg: Algorithm,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -198,6 +203,8 @@ impl From<ClientRow> for Client {
             refresh_token_idle_secs: r.refresh_token_idle_secs,
             refresh_token_absolute_secs: r.refresh_token_absolute_secs,
             resource_server_audiences: parse_list(&r.resource_server_audiences),
+            id_token_signed_response_alg: Algorithm::parse(&r.id_token_signed_response_alg)
+                .unwrap_or(Algorithm::DEFAULT),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -230,12 +237,38 @@ pub struct ClientSpec {
     /// access token's `aud` is the client_id it was issued to): the client
     /// may introspect tokens for them.
     pub resource_server_audiences: Vec<String>,
+    /// RS256, PS256, ES256 or EdDSA (empty: RS256): how its ID, access and
+    /// refresh tokens are signed.
+    pub id_token_signed_response_alg: String,
 }
 
 /// Checks a registration as [`create`] and [`update`] do, without storing
 /// anything (the field errors, or `Ok`).
 pub fn validate_spec(spec: &ClientSpec) -> CoreResult<()> {
     validate(spec).map(|_| ())
+}
+
+/// Checks a registration as [`validate_spec`] does and, besides, that the
+/// signing algorithm it asks for is one this server has keys for
+/// (`keys.algorithms`, given as `offered`): every field's error at once.
+pub fn validate_offered(spec: &ClientSpec, offered: &[Algorithm]) -> CoreResult<()> {
+    let mut v = match validate(spec) {
+        Ok(_) => ValidationErrors::default(),
+        Err(CoreError::Validation(v)) => v,
+        Err(e) => return Err(e),
+    };
+    if let Some(a) = Algorithm::parse(spec.id_token_signed_response_alg.trim()) {
+        if !offered.contains(&a) {
+            v.add(
+                SIGNING_ALG_FIELD,
+                format!(
+                    "This server has no {a} signing keys; use {} (keys.algorithms in the configuration).",
+                    Algorithm::names(offered)
+                ),
+            );
+        }
+    }
+    v.into_result()
 }
 
 fn needs_secret(m: AuthMethod) -> bool {
@@ -273,6 +306,7 @@ pub fn create(
             clients::refresh_token_idle_secs.eq(spec.refresh_token_idle_secs),
             clients::refresh_token_absolute_secs.eq(spec.refresh_token_absolute_secs),
             clients::resource_server_audiences.eq(json(&v.resource_server_audiences)),
+            clients::id_token_signed_response_alg.eq(v.signing_alg.as_str()),
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
         ))
@@ -318,6 +352,7 @@ pub fn update(
             clients::refresh_token_idle_secs.eq(spec.refresh_token_idle_secs),
             clients::refresh_token_absolute_secs.eq(spec.refresh_token_absolute_secs),
             clients::resource_server_audiences.eq(json(&v.resource_server_audiences)),
+            clients::id_token_signed_response_alg.eq(v.signing_alg.as_str()),
             clients::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -415,6 +450,7 @@ mod tests {
             refresh_token_idle_secs: None,
             refresh_token_absolute_secs: None,
             resource_server_audiences: vec![],
+            id_token_signed_response_alg: Algorithm::DEFAULT,
             created_at: 0,
             updated_at: 0,
         }

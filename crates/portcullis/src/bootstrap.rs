@@ -70,12 +70,31 @@ pub fn context(
     let pool = open_database(&cfg)?;
     let kek = key_encryption_key(&cfg, kek_env)?;
     let ring = key_ring(&pool, &cfg, kek, clock.now())?;
+    warn_about_unsigned_clients(&pool, &cfg)?;
     if let Err(why) = core_auth::mfa::passkeys::availability(&cfg) {
         // Said once here and on the pages, instead of failing obscurely
         // when someone tries to add one.
         tracing::warn!(issuer = %cfg.issuer, "passkeys are off: {why}");
     }
     Ok(AppContext::new(pool, cfg, clock, Arc::new(ring)))
+}
+
+/// Clients registered with an algorithm taken out of `keys.algorithms`
+/// since: their token requests fail until it is listed again or they are
+/// moved to another algorithm. Said once at start, by client.
+fn warn_about_unsigned_clients(pool: &DbPool, cfg: &Config) -> CoreResult<()> {
+    let mut conn = pool.get()?;
+    for c in core_auth::clients::list(&mut conn)? {
+        let alg = c.id_token_signed_response_alg;
+        if !cfg.keys.algorithms.contains(&alg) {
+            tracing::warn!(
+                client_id = %c.client_id,
+                %alg,
+                "this client's tokens are signed with {alg}, which keys.algorithms no longer lists: its token requests fail until {alg} is listed again or the client is given another algorithm"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The first administrator, from `PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL` and

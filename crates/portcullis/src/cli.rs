@@ -10,7 +10,6 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use core_auth::actor::Actor;
 use core_auth::admin;
-use core_auth::clients::{self, ClientSpec};
 use core_auth::config::LogFormat;
 use core_auth::db::migrate;
 use core_auth::keys::store;
@@ -55,7 +54,7 @@ pub enum Command {
     Users(UsersCommand),
     /// Manage OAuth clients (relying parties).
     #[command(subcommand)]
-    Clients(ClientsCommand),
+    Clients(crate::cli_clients::ClientsCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -74,71 +73,6 @@ pub enum Command {
     CheckConfig,
 }
 
-// Parsed once per run: the size of `Create` does not matter.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
-pub enum ClientsCommand {
-    /// Register a client; prints its client_id and, for confidential
-    /// clients, its client_secret (shown once).
-    Create(CreateClient),
-    /// List clients.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show one client as JSON.
-    Show { client_id: String },
-    /// Issue a new secret (the old one stops working); prints it once.
-    RotateSecret { client_id: String },
-    /// Delete a client and every code, token and consent it holds.
-    Delete { client_id: String },
-}
-
-#[derive(Debug, Args)]
-pub struct CreateClient {
-    #[arg(long)]
-    pub name: String,
-    /// Allowed redirect URI (repeatable). https, or http on loopback.
-    #[arg(long = "redirect-uri")]
-    pub redirect_uris: Vec<String>,
-    /// Allowed post-logout redirect URI (repeatable).
-    #[arg(long = "post-logout-redirect-uri")]
-    pub post_logout_redirect_uris: Vec<String>,
-    /// A public client (single-page or native app): no secret, PKCE required.
-    #[arg(long)]
-    pub public: bool,
-    /// authorization_code, refresh_token or client_credentials (repeatable;
-    /// default: authorization_code and refresh_token).
-    #[arg(long = "grant-type")]
-    pub grant_types: Vec<String>,
-    /// A scope beyond the standard OpenID ones the client may ask for (repeatable).
-    #[arg(long = "scope")]
-    pub scopes: Vec<String>,
-    /// Don't ask users for consent (first-party applications).
-    #[arg(long)]
-    pub skip_consent: bool,
-    /// Issue refresh tokens even without offline_access (bound to the session).
-    #[arg(long)]
-    pub always_issue_refresh: bool,
-    /// client_secret_basic (default), client_secret_post, private_key_jwt, none.
-    #[arg(long)]
-    pub auth_method: Option<String>,
-    /// private_key_jwt: where the client publishes its keys.
-    #[arg(long, conflicts_with = "jwks_file")]
-    pub jwks_uri: Option<String>,
-    /// private_key_jwt: a file with the client's JWK Set.
-    #[arg(long)]
-    pub jwks_file: Option<PathBuf>,
-    /// Access token lifetime for this client, in seconds.
-    #[arg(long)]
-    pub access_token_lifetime: Option<i64>,
-    /// An audience this client serves as a resource server (repeatable): it
-    /// may introspect access tokens for it (an access token's audience is
-    /// the client_id it was issued to).
-    #[arg(long = "resource-server-audience")]
-    pub resource_server_audiences: Vec<String>,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// List signing keys and their state.
@@ -146,7 +80,8 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Activate the next key now (it is already published) and create a new next key.
+    /// Activate the next key of every algorithm now (it is already published)
+    /// and create a new next key.
     Rotate,
 }
 
@@ -251,7 +186,7 @@ pub fn run(cli: Cli) -> Result<(), UserError> {
             Ok(())
         }
         Command::Users(cmd) => users_command(cfg, cmd),
-        Command::Clients(cmd) => clients_command(cfg, cmd),
+        Command::Clients(cmd) => crate::cli_clients::clients_command(cfg, cmd),
         Command::Keys(cmd) => keys_command(cfg, cmd),
         Command::Roles(cmd) => crate::cli_admin::roles_command(cfg, cmd),
         Command::Groups(cmd) => crate::cli_admin::groups_command(cfg, cmd),
@@ -338,104 +273,12 @@ fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<(), UserError> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<(), UserError> {
     println!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| UserError(e.to_string()))?
     );
     Ok(())
-}
-
-fn no_client(e: CoreError, client_id: &str) -> UserError {
-    match e {
-        CoreError::NotFound(_) => UserError(format!("no client {client_id}")),
-        other => other.into(),
-    }
-}
-
-fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError> {
-    let now = SystemClock.now();
-    let conn = || -> Result<_, UserError> {
-        let pool = bootstrap::open_database(&cfg)?;
-        let conn = pool.get().map_err(CoreError::from)?;
-        Ok(conn)
-    };
-    match cmd {
-        ClientsCommand::Create(a) => {
-            let jwks = match &a.jwks_file {
-                Some(f) => std::fs::read_to_string(f)
-                    .map_err(|e| UserError(format!("{}: {e}", f.display())))?,
-                None => String::new(),
-            };
-            let spec = ClientSpec {
-                name: a.name,
-                redirect_uris: a.redirect_uris,
-                post_logout_redirect_uris: a.post_logout_redirect_uris,
-                public: a.public,
-                grant_types: a.grant_types,
-                scopes: a.scopes,
-                skip_consent: a.skip_consent,
-                always_issue_refresh: a.always_issue_refresh,
-                auth_method: a.auth_method.unwrap_or_default(),
-                jwks_uri: a.jwks_uri.unwrap_or_default(),
-                jwks,
-                access_token_lifetime_secs: a.access_token_lifetime,
-                refresh_token_idle_secs: None,
-                refresh_token_absolute_secs: None,
-                resource_server_audiences: a.resource_server_audiences,
-            };
-            let op = Operator::open(cfg)?;
-            let (client, secret) = admin::clients::create(&op.core(), &Actor::cli(), &spec, now)?;
-            let mut out = serde_json::to_value(&client).map_err(|e| UserError(e.to_string()))?;
-            if let (Some(s), Some(obj)) = (secret, out.as_object_mut()) {
-                obj.insert(
-                    "client_secret".into(),
-                    serde_json::Value::String(s.into_inner()),
-                );
-            }
-            print_json(&out)
-        }
-        ClientsCommand::List { json } => {
-            let all = clients::list(&mut *conn()?)?;
-            if json {
-                return print_json(&all);
-            }
-            println!(
-                "{:<22}  {:<28}  {:<20}  REDIRECT URIS",
-                "CLIENT ID", "NAME", "AUTH METHOD"
-            );
-            for c in &all {
-                println!(
-                    "{:<22}  {:<28}  {:<20}  {}",
-                    c.client_id,
-                    c.name,
-                    c.auth_method.as_str(),
-                    c.redirect_uris.join(" ")
-                );
-            }
-            Ok(())
-        }
-        ClientsCommand::Show { client_id } => {
-            let c = clients::find(&mut *conn()?, &client_id)?
-                .ok_or_else(|| UserError(format!("no client {client_id}")))?;
-            print_json(&c)
-        }
-        ClientsCommand::RotateSecret { client_id } => {
-            let op = Operator::open(cfg)?;
-            let secret = admin::clients::rotate_secret(&op.core(), &Actor::cli(), &client_id, now)
-                .map_err(|e| no_client(e, &client_id))?;
-            print_json(
-                &serde_json::json!({"client_id": client_id, "client_secret": secret.expose()}),
-            )
-        }
-        ClientsCommand::Delete { client_id } => {
-            let op = Operator::open(cfg)?;
-            admin::clients::delete(&op.core(), &Actor::cli(), &client_id, now)
-                .map_err(|e| no_client(e, &client_id))?;
-            println!("client {client_id} deleted");
-            Ok(())
-        }
-    }
 }
 
 fn keys_command(cfg: Config, cmd: KeysCommand) -> Result<(), UserError> {

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod bootstrap;
 pub mod cli;
 pub mod cli_admin;
+pub mod cli_clients;
 pub mod cli_mfa;
 pub mod logging;
 pub mod mailer;

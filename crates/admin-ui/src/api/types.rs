@@ -196,6 +196,8 @@ pub struct ClientOut {
     /// The audiences this client serves as a resource server: introspection
     /// answers it about access tokens for them (besides its own tokens).
     pub resource_server_audiences: Vec<String>,
+    /// RS256, PS256, ES256 or EdDSA: its ID, access and refresh tokens.
+    pub id_token_signed_response_alg: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -221,6 +223,7 @@ impl From<Client> for ClientOut {
             refresh_token_idle_secs: c.refresh_token_idle_secs,
             refresh_token_absolute_secs: c.refresh_token_absolute_secs,
             resource_server_audiences: c.resource_server_audiences,
+            id_token_signed_response_alg: c.id_token_signed_response_alg.as_str().into(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -267,6 +270,8 @@ pub struct ClientIn {
     /// issued to) this client serves as a resource server; it may introspect
     /// their access tokens. Empty: only its own tokens.
     pub resource_server_audiences: Vec<String>,
+    /// RS256 (empty), PS256, ES256 or EdDSA, among the server's `keys.algorithms`.
+    pub id_token_signed_response_alg: String,
 }
 
 impl From<ClientIn> for ClientSpec {
@@ -287,6 +292,7 @@ impl From<ClientIn> for ClientSpec {
             refresh_token_idle_secs: c.refresh_token_idle_secs,
             refresh_token_absolute_secs: c.refresh_token_absolute_secs,
             resource_server_audiences: c.resource_server_audiences,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
         }
     }
 }

@@ -25,6 +25,7 @@ pub fn create(
     now: UnixTime,
 ) -> CoreResult<(Client, Option<Secret>)> {
     super::sensitive(core, actor, now)?;
+    clients::validate_offered(spec, &core.config.keys.algorithms)?;
     let mut pooled = core.conn()?;
     let c = &mut *pooled;
     write_tx(c, |c| {
@@ -41,6 +42,10 @@ pub fn create(
                 .with(
                     "resource_server_audiences",
                     json!(client.resource_server_audiences),
+                )
+                .with(
+                    "id_token_signed_response_alg",
+                    client.id_token_signed_response_alg.as_str(),
                 ),
             now,
         )?;
@@ -51,7 +56,7 @@ pub fn create(
 /// The names of the settings that differ.
 fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
     let mut out = vec![];
-    let pairs: [(&'static str, bool); 13] = [
+    let pairs: [(&'static str, bool); 14] = [
         ("name", a.name != b.name),
         ("auth_method", a.auth_method != b.auth_method),
         ("redirect_uris", a.redirect_uris != b.redirect_uris),
@@ -83,6 +88,10 @@ fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
             "resource_server_audiences",
             a.resource_server_audiences != b.resource_server_audiences,
         ),
+        (
+            "id_token_signed_response_alg",
+            a.id_token_signed_response_alg != b.id_token_signed_response_alg,
+        ),
     ];
     for (name, differs) in pairs {
         if differs {
@@ -106,6 +115,7 @@ pub fn update(
     let c = &mut *pooled;
     write_tx(c, |c| {
         let before = get(c, id)?;
+        clients::validate_offered(spec, &core.config.keys.algorithms)?;
         let (after, secret) = clients::update(c, id, spec, now)?;
         let fields = changed(&before, &after);
         if !fields.is_empty() || secret.is_some() {
@@ -186,5 +196,6 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         refresh_token_idle_secs: c.refresh_token_idle_secs,
         refresh_token_absolute_secs: c.refresh_token_absolute_secs,
         resource_server_audiences: c.resource_server_audiences.clone(),
+        id_token_signed_response_alg: c.id_token_signed_response_alg.as_str().to_string(),
     }
 }

@@ -113,22 +113,22 @@ catalogue! {
         ["path", "method", "required_role", "reason"];
     KeyCreated = "key_created",
         "A signing key was created.",
-        ["kid"];
+        ["kid", "alg"];
     KeyActivated = "key_activated",
-        "A signing key became the active one.",
-        ["kid"];
+        "A signing key became the active one of its algorithm.",
+        ["kid", "alg"];
     KeyRetired = "key_retired",
         "A signing key stopped signing (still published for verification).",
-        ["kid"];
+        ["kid", "alg"];
     KeyDeleted = "key_deleted",
-        "A retired signing key was removed from the key set.",
-        ["kid"];
+        "A signing key was removed from the key set (retired longer than any token lives, or the unused next key of an algorithm taken out of keys.algorithms).",
+        ["kid", "alg"];
     KeyRotated = "key_rotated",
-        "Signing keys were rotated (by schedule, CLI, console or API).",
-        ["activated", "retired"];
+        "Signing keys of one algorithm were rotated (by schedule, CLI, console or API).",
+        ["alg", "activated", "retired"];
     ClientCreated = "client_created",
         "An administrator registered an application.",
-        ["name", "auth_method", "grant_types", "scopes", "resource_server_audiences"];
+        ["name", "auth_method", "grant_types", "scopes", "resource_server_audiences", "id_token_signed_response_alg"];
     ClientUpdated = "client_updated",
         "An administrator changed an application.",
         ["changed", "new_secret"];

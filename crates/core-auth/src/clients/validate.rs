@@ -2,6 +2,7 @@
 
 use super::{AuthMethod, ClientSpec, GrantType};
 use crate::error::{CoreResult, ValidationErrors};
+use crate::keys::Algorithm;
 
 /// Why a redirect URI is not acceptable; `None` when it is. Absolute, no
 /// fragment, https, or http on a loopback host (RFC 8252).
@@ -41,6 +42,7 @@ pub(super) struct Validated {
     pub jwks_uri: Option<String>,
     pub jwks: Option<String>,
     pub resource_server_audiences: Vec<String>,
+    pub signing_alg: Algorithm,
 }
 
 pub(super) fn validate(spec: &ClientSpec) -> CoreResult<Validated> {
@@ -164,6 +166,7 @@ pub(super) fn validate(spec: &ClientSpec) -> CoreResult<Validated> {
         }
     }
     let resource_server_audiences = audiences(spec, &mut v);
+    let signing_alg = signing_alg(spec, &mut v);
     v.into_result()?;
     Ok(Validated {
         name,
@@ -173,6 +176,31 @@ pub(super) fn validate(spec: &ClientSpec) -> CoreResult<Validated> {
         jwks_uri,
         jwks,
         resource_server_audiences,
+        signing_alg,
+    })
+}
+
+/// The field of the signing algorithm in every face (the API's and the
+/// console's name; the CLI's `--id-token-alg`).
+pub const SIGNING_ALG_FIELD: &str = "id_token_signed_response_alg";
+
+/// The algorithm asked for: empty means RS256; otherwise one of the JOSE
+/// names Portcullis can sign with, exactly (whether this server has keys
+/// for it is [`super::offered`]'s to say).
+fn signing_alg(spec: &ClientSpec, v: &mut ValidationErrors) -> Algorithm {
+    let asked = spec.id_token_signed_response_alg.trim();
+    if asked.is_empty() {
+        return Algorithm::DEFAULT;
+    }
+    Algorithm::parse(asked).unwrap_or_else(|| {
+        v.add(
+            SIGNING_ALG_FIELD,
+            format!(
+                "Unknown signing algorithm {asked:?}; use {}.",
+                Algorithm::names(&Algorithm::ALL)
+            ),
+        );
+        Algorithm::DEFAULT
     })
 }
 

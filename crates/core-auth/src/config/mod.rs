@@ -240,6 +240,19 @@ impl Config {
                 "tokens.authorization_code_lifetime_secs: must be between 1 and 600".into(),
             ));
         }
+        let k = &mut self.keys;
+        let mut seen = Vec::new();
+        k.algorithms.retain(|a| {
+            let new = !seen.contains(a);
+            seen.push(*a);
+            new
+        });
+        if !k.algorithms.contains(&crate::keys::Algorithm::DEFAULT) {
+            return Err(CoreError::Config(format!(
+                "keys.algorithms: must include {} (the algorithm of every client that does not choose one); e.g. [\"RS256\", \"ES256\", \"EdDSA\"]",
+                crate::keys::Algorithm::DEFAULT
+            )));
+        }
         let k = &self.keys;
         if ![2048, 3072, 4096].contains(&k.rsa_bits) {
             return Err(CoreError::Config(
@@ -427,6 +440,36 @@ mod tests {
         assert_eq!(c.bind, "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://./data/portcullis.db");
         assert_eq!(c.password.bcrypt_cost, 12);
+    }
+
+    #[test]
+    fn signing_algorithms_come_from_the_file_or_the_environment() {
+        use crate::keys::Algorithm::{EdDsa, Es256, Ps256, Rs256};
+        let c = Config::from_toml_str("").unwrap();
+        assert_eq!(c.keys.algorithms, vec![Rs256, Es256, EdDsa]);
+        let c = Config::from_toml_str("[keys]\nalgorithms = [\"RS256\", \"PS256\", \"RS256\"]")
+            .unwrap();
+        assert_eq!(c.keys.algorithms, vec![Rs256, Ps256], "duplicates dropped");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "").unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[("PORTCULLIS_KEYS__ALGORITHMS", "RS256, EdDSA")]),
+        )
+        .unwrap();
+        assert_eq!(c.keys.algorithms, vec![Rs256, EdDsa]);
+        let e = Config::from_toml_str("[keys]\nalgorithms = [\"RS256\", \"ES512\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("keys.algorithms") && e.contains("ES512") && e.contains("EdDSA"),
+            "{e}"
+        );
+        let e = Config::from_toml_str("[keys]\nalgorithms = [\"ES256\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keys.algorithms: must include RS256"), "{e}");
     }
 
     #[test]

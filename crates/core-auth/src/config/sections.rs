@@ -315,6 +315,12 @@ pub struct TokensConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
+    /// The algorithms that get signing keys, each with its own rotation; a
+    /// client's tokens are signed with one of them (RS256 unless it chose
+    /// another). RS256 must be one. From the environment: names separated
+    /// by commas.
+    #[serde(deserialize_with = "crate::keys::alg::deserialize_list")]
+    pub algorithms: Vec<crate::keys::Algorithm>,
     /// RSA modulus size of new signing keys (2048, 3072 or 4096).
     pub rsa_bits: u32,
     /// An active key is replaced after this long, in seconds.
@@ -344,6 +350,11 @@ impl Default for TokensConfig {
 impl Default for KeysConfig {
     fn default() -> Self {
         Self {
+            algorithms: vec![
+                crate::keys::Algorithm::Rs256,
+                crate::keys::Algorithm::Es256,
+                crate::keys::Algorithm::EdDsa,
+            ],
             rsa_bits: 2048,
             rotation_period_secs: 30 * 24 * 3600,
             prepublish_secs: 24 * 3600,

@@ -78,6 +78,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         resource_server_audiences -> Text,
+        id_token_signed_response_alg -> Text,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The key ring: signers and verifiers built once per key set (parsing a
-//! key costs far more than using it), and the JWKS document serialized once.
+//! The key ring: signers (the active key of each algorithm) and verifiers
+//! (every published key) built once per key set (parsing a key costs far
+//! more than using it), and the JWKS document serialized once.
 //! Each node re-reads the key set from the database every
 //! `keys.refresh_interval_secs`, and at once when it meets an unknown `kid`.
 
@@ -9,21 +10,28 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use josekit::jwk::Jwk;
-use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
-use josekit::jws::{JwsHeader, RS256};
+use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier};
 use serde::Serialize;
 
+use super::alg::Algorithm;
 use super::kek::Kek;
 use super::store::{self, KeyRow};
 use crate::clock::UnixTime;
 use crate::db::{DbConn, DbPool};
 use crate::error::{CoreError, CoreResult};
 
+/// The active key of one algorithm.
+struct Active {
+    kid: String,
+    signer: Box<dyn JwsSigner>,
+}
+
 /// One immutable snapshot of the keys.
 pub struct KeySet {
-    active_kid: String,
-    signer: RsassaJwsSigner,
-    verifiers: HashMap<String, RsassaJwsVerifier>,
+    /// The active key of each algorithm that has one.
+    active: HashMap<Algorithm, Active>,
+    /// Every published key, by `kid`, with the one algorithm it verifies.
+    verifiers: HashMap<String, (Algorithm, Box<dyn JwsVerifier>)>,
     jwks: Arc<[u8]>,
     fingerprint: String,
 }
@@ -31,9 +39,19 @@ pub struct KeySet {
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeySet")
-            .field("active_kid", &self.active_kid)
+            .field("active", &self.active_kids())
             .field("kids", &self.verifiers.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+impl KeySet {
+    /// `alg:kid` of every active key, in the order of [`Algorithm::ALL`].
+    fn active_kids(&self) -> Vec<String> {
+        Algorithm::ALL
+            .iter()
+            .filter_map(|a| self.active.get(a).map(|k| format!("{a}:{}", k.kid)))
+            .collect()
     }
 }
 
@@ -42,7 +60,7 @@ impl std::fmt::Debug for KeySet {
 pub enum VerifyError {
     #[error("not a JWT")]
     Malformed,
-    #[error("signed with an algorithm other than RS256")]
+    #[error("signed with an algorithm other than its key's")]
     Algorithm,
     #[error("signed by a key this server does not know")]
     UnknownKey,
@@ -74,34 +92,40 @@ fn fingerprint(rows: &[KeyRow]) -> String {
 fn build(kek: &Kek, rows: &[KeyRow]) -> CoreResult<KeySet> {
     let mut verifiers = HashMap::new();
     let mut jwks = Vec::new();
-    let mut signer = None;
-    let mut active_kid = String::new();
+    let mut active = HashMap::new();
     for r in rows {
+        let alg = Algorithm::parse(&r.alg).ok_or_else(|| {
+            CoreError::Crypto(format!(
+                "stored key {} has an unknown algorithm {}",
+                r.kid, r.alg
+            ))
+        })?;
         let jwk = Jwk::from_bytes(r.public_jwk.as_bytes())
             .map_err(|e| CoreError::Crypto(format!("stored JWK {}: {e}", r.kid)))?;
-        let mut verifier = RS256
-            .verifier_from_jwk(&jwk)
-            .map_err(|e| CoreError::Crypto(format!("verifier {}: {e}", r.kid)))?;
-        verifier.set_key_id(&r.kid);
-        verifiers.insert(r.kid.clone(), verifier);
+        verifiers.insert(r.kid.clone(), (alg, alg.verifier(&jwk, &r.kid)?));
         jwks.push(serde_json::Value::Object(jwk.as_ref().clone()));
         if r.state == "active" {
             let der = kek.decrypt(r.kid.as_bytes(), &r.private_key)?;
-            let mut s = RS256
-                .signer_from_der(&der)
-                .map_err(|e| CoreError::Crypto(format!("signer {}: {e}", r.kid)))?;
-            s.set_key_id(&r.kid);
-            signer = Some(s);
-            active_kid = r.kid.clone();
+            let signer = alg.signer(&der, &r.kid)?;
+            active.insert(
+                alg,
+                Active {
+                    kid: r.kid.clone(),
+                    signer,
+                },
+            );
         }
     }
-    let signer =
-        signer.ok_or_else(|| CoreError::Crypto("there is no active signing key".into()))?;
+    if !active.contains_key(&Algorithm::DEFAULT) {
+        return Err(CoreError::Crypto(format!(
+            "there is no active {} signing key",
+            Algorithm::DEFAULT
+        )));
+    }
     let doc = serde_json::to_vec(&serde_json::json!({ "keys": jwks }))
         .map_err(|e| CoreError::Crypto(format!("JWKS: {e}")))?;
     Ok(KeySet {
-        active_kid,
-        signer,
+        active,
         verifiers,
         jwks: Arc::from(doc.into_boxed_slice()),
         fingerprint: fingerprint(rows),
@@ -131,7 +155,7 @@ impl KeyRing {
             return Ok(false);
         }
         let set = build(&self.kek, &rows)?;
-        tracing::info!(active = %set.active_kid, keys = set.verifiers.len(), "signing keys reloaded");
+        tracing::info!(active = ?set.active_kids(), keys = set.verifiers.len(), "signing keys reloaded");
         self.set.store(Arc::new(set));
         Ok(true)
     }
@@ -186,8 +210,24 @@ impl KeyRing {
         &self.kek
     }
 
+    /// The `kid` of the active key of the default algorithm (RS256).
     pub fn active_kid(&self) -> String {
-        self.set.load().active_kid.clone()
+        self.active_kid_of(Algorithm::DEFAULT).unwrap_or_default()
+    }
+
+    /// The `kid` of the active key of `alg`, if it has one.
+    pub fn active_kid_of(&self, alg: Algorithm) -> Option<String> {
+        self.set.load().active.get(&alg).map(|a| a.kid.clone())
+    }
+
+    /// The algorithms that have an active key, in the order of
+    /// [`Algorithm::ALL`].
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        let set = self.set.load();
+        Algorithm::ALL
+            .into_iter()
+            .filter(|a| set.active.contains_key(a))
+            .collect()
     }
 
     pub fn has_kid(&self, kid: &str) -> bool {
@@ -199,18 +239,33 @@ impl KeyRing {
         self.set.load().jwks.clone()
     }
 
-    /// Signs `claims` with the active key: header `alg` RS256, `kid`, and
-    /// `typ` when given.
+    /// Signs `claims` with the active key of the default algorithm (RS256).
     pub fn sign<T: Serialize>(&self, typ: Option<&str>, claims: &T) -> CoreResult<String> {
+        self.sign_as(Algorithm::DEFAULT, typ, claims)
+    }
+
+    /// Signs `claims` with the active key of `alg`: header `alg`, `kid`,
+    /// and `typ` when given.
+    pub fn sign_as<T: Serialize>(
+        &self,
+        alg: Algorithm,
+        typ: Option<&str>,
+        claims: &T,
+    ) -> CoreResult<String> {
         let payload =
             serde_json::to_vec(claims).map_err(|e| CoreError::Crypto(format!("claims: {e}")))?;
         let set = self.set.load();
+        let active = set.active.get(&alg).ok_or_else(|| {
+            CoreError::Crypto(format!(
+                "there is no active {alg} signing key: add {alg} to keys.algorithms, or move the clients that use it to another algorithm"
+            ))
+        })?;
         let mut header = JwsHeader::new();
         if let Some(t) = typ {
             header.set_token_type(t);
         }
-        header.set_key_id(&set.active_kid);
-        josekit::jws::serialize_compact(&payload, &header, &set.signer)
+        header.set_key_id(&active.kid);
+        josekit::jws::serialize_compact(&payload, &header, &*active.signer)
             .map_err(|e| CoreError::Crypto(format!("signing: {e}")))
     }
 
@@ -237,18 +292,24 @@ impl KeyRing {
         typ: Option<&str>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, VerifyError> {
         let header = josekit::jwt::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-        if header.claim("alg").and_then(|v| v.as_str()) != Some("RS256") {
-            return Err(VerifyError::Algorithm);
-        }
+        let alg = header
+            .claim("alg")
+            .and_then(|v| v.as_str())
+            .and_then(Algorithm::parse)
+            .ok_or(VerifyError::Algorithm)?;
         let kid = header
             .claim("kid")
             .and_then(|v| v.as_str())
             .ok_or(VerifyError::UnknownKey)?
             .to_string();
         let set = self.set.load();
-        let verifier = set.verifiers.get(&kid).ok_or(VerifyError::UnknownKey)?;
+        let (key_alg, verifier) = set.verifiers.get(&kid).ok_or(VerifyError::UnknownKey)?;
+        // A key verifies its own algorithm only.
+        if *key_alg != alg {
+            return Err(VerifyError::Algorithm);
+        }
         let (payload, header) =
-            josekit::jws::deserialize_compact(token, verifier).map_err(|e| match e {
+            josekit::jws::deserialize_compact(token, &**verifier).map_err(|e| match e {
                 josekit::JoseError::InvalidSignature(_) => VerifyError::Signature,
                 _ => VerifyError::Malformed,
             })?;

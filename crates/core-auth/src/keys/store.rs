@@ -1,35 +1,35 @@
-//! The key lifecycle, in the database.
+//! The key lifecycle, in the database, for each algorithm of
+//! `keys.algorithms` on its own:
 //!
 //! - `next`: published in the JWKS, signs nothing yet.
-//! - `active`: signs everything. Exactly one.
+//! - `active`: signs the tokens of the clients that use its algorithm.
+//!   Exactly one per algorithm.
 //! - `retired`: signs nothing, stays in the JWKS until everything it signed
 //!   has expired (the longest token lifetime), then is deleted.
 //!
 //! Rotation promotes `next` to `active` once the active key is older than
 //! the rotation period and the next key has been published for at least the
-//! pre-publication period; a new `next` is made at once. RSA key generation
-//! is slow, so it happens before the transaction that uses the key.
+//! pre-publication period; a new `next` is made at once. Key generation
+//! (slow for RSA) happens before the transaction that uses the key. The keys
+//! of an algorithm taken out of `keys.algorithms` are wound down: the active
+//! one retires, the next one goes.
 
 use crate::audit::EventKind;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use josekit::jwk::alg::rsa::RsaKeyPair;
-use josekit::jwk::KeyPair;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::alg::Algorithm;
 use super::kek::Kek;
+pub use super::material::{generate, rsa_thumbprint, thumbprint, NewKey};
 use crate::actor::Actor;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::db::schema::signing_keys;
 use crate::db::{write_tx, DbConn, DbPool};
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 
-pub const ALG: &str = "RS256";
 const PG_KEYS_LOCK: i64 = 0x6b65_7973; // "keys"
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,55 +85,11 @@ pub struct KeyInfo {
     pub until: Option<UnixTime>,
 }
 
-/// A freshly generated key, encrypted, ready to insert.
-pub struct NewKey {
-    kid: String,
-    public_jwk: String,
-    private_key: String,
-}
-
-/// RFC 7638 thumbprint of an RSA public key: SHA-256 over the canonical
-/// JSON of its required members, base64url.
-pub fn rsa_thumbprint(e: &str, n: &str) -> String {
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
-}
-
-/// Generates an RSA key pair (slow: run it on the blocking pool).
-pub fn generate(kek: &Kek, bits: u32) -> CoreResult<NewKey> {
-    let pair = RsaKeyPair::generate(bits)
-        .map_err(|e| CoreError::Crypto(format!("RSA key generation: {e}")))?;
-    let mut jwk = pair.to_jwk_public_key();
-    let e = jwk
-        .parameter("e")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let n = jwk
-        .parameter("n")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    if e.is_empty() || n.is_empty() {
-        return Err(CoreError::Crypto("generated key has no modulus".into()));
-    }
-    let kid = rsa_thumbprint(&e, &n);
-    jwk.set_key_id(&kid);
-    jwk.set_algorithm(ALG);
-    jwk.set_key_use("sig");
-    let private_key = kek.encrypt(kid.as_bytes(), &pair.to_der_private_key())?;
-    Ok(NewKey {
-        kid,
-        public_jwk: jwk.to_string(),
-        private_key,
-    })
-}
-
 fn insert(conn: &mut DbConn, k: &NewKey, state: KeyState, now: UnixTime) -> CoreResult<()> {
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::kid.eq(&k.kid),
-            signing_keys::alg.eq(ALG),
+            signing_keys::alg.eq(k.alg.as_str()),
             signing_keys::state.eq(state.as_str()),
             signing_keys::public_jwk.eq(&k.public_jwk),
             signing_keys::private_key.eq(&k.private_key),
@@ -184,13 +140,33 @@ impl Changes {
     }
 }
 
-/// One lifecycle pass: makes sure there is an active and a next key,
-/// rotates when due (or at once when `force`), deletes retired keys whose
-/// tokens have all expired. Safe to run on several nodes at once.
+/// One lifecycle pass over every algorithm of `keys.algorithms`: makes
+/// sure each has an active and a next key, rotates when due (or at once
+/// when `force`), deletes retired keys whose tokens have all expired, and
+/// winds down the keys of algorithms no longer configured. Safe to run on
+/// several nodes at once.
 pub fn maintain(
     pool: &DbPool,
     kek: &Kek,
     cfg: &Config,
+    actor: &Actor,
+    now: UnixTime,
+    force: bool,
+) -> CoreResult<Changes> {
+    let mut done = Changes::default();
+    for &alg in &cfg.keys.algorithms {
+        done.merge(maintain_one(pool, kek, cfg, alg, actor, now, force)?);
+    }
+    done.merge(wind_down(pool, kek, cfg, actor, now)?);
+    Ok(done)
+}
+
+/// The lifecycle of one algorithm's keys.
+fn maintain_one(
+    pool: &DbPool,
+    kek: &Kek,
+    cfg: &Config,
+    alg: Algorithm,
     actor: &Actor,
     now: UnixTime,
     force: bool,
@@ -201,12 +177,21 @@ pub fn maintain(
     // Each round either finishes or asks for one more generated key.
     for _ in 0..4 {
         let mut conn = pool.get()?;
+        let mut pass = Pass {
+            kek,
+            cfg,
+            alg,
+            now,
+            force,
+            forced: &mut forced,
+            spare: &mut spare,
+        };
         let needs_key = write_tx(&mut conn, |c| -> CoreResult<(bool, Changes)> {
             lock(c)?;
             let mut all = Changes::default();
-            let needs = round(c, kek, cfg, now, force, &mut forced, &mut spare, &mut all)?;
+            let needs = pass.round(c, &mut all)?;
             // The round's changes and their audit rows commit together.
-            audit_changes(c, &all, actor, now)?;
+            audit_changes(c, &all, alg, actor, now)?;
             Ok((needs, all))
         })
         .map(|(needs, all)| {
@@ -217,90 +202,164 @@ pub fn maintain(
             return Ok(done);
         }
         drop(conn);
-        spare.push(generate(kek, cfg.keys.rsa_bits)?);
+        spare.push(generate(kek, alg, cfg.keys.rsa_bits)?);
     }
     Ok(done)
 }
 
-/// One round of [`maintain`] in its transaction: `Ok(true)` when it needs
-/// one more generated key (in `spare`) to finish.
-#[allow(clippy::too_many_arguments)]
-fn round(
-    c: &mut DbConn,
-    kek: &Kek,
-    cfg: &Config,
+/// One algorithm's lifecycle round and what it carries between rounds.
+struct Pass<'a> {
+    kek: &'a Kek,
+    cfg: &'a Config,
+    alg: Algorithm,
     now: UnixTime,
     force: bool,
-    forced: &mut bool,
-    spare: &mut Vec<NewKey>,
-    all: &mut Changes,
-) -> CoreResult<bool> {
-    {
-        {
-            let rows = load_rows(c)?;
-            // Keys stored under another key-encryption key would be mixed in
-            // with ours: refuse before changing anything.
-            if let Some(r) = rows.iter().find(|r| r.state == "active").or(rows.first()) {
-                kek.decrypt(r.kid.as_bytes(), &r.private_key)?;
-            }
-            let mut active = rows.iter().find(|r| r.state == "active").cloned();
-            let mut next = rows.iter().find(|r| r.state == "next").cloned();
+    /// Whether the forced rotation already happened (in an earlier round).
+    forced: &'a mut bool,
+    /// Keys generated outside the transaction, waiting to be inserted.
+    spare: &'a mut Vec<NewKey>,
+}
 
-            if active.is_none() {
-                if let Some(n) = next.take() {
-                    promote(c, &n.kid, now)?;
-                    all.activated.push(n.kid.clone());
-                    active = Some(n);
-                } else if let Some(k) = spare.pop() {
+impl Pass<'_> {
+    /// One round in its transaction: `Ok(true)` when it needs one more
+    /// generated key (in `spare`) to finish.
+    fn round(&mut self, c: &mut DbConn, all: &mut Changes) -> CoreResult<bool> {
+        let now = self.now;
+        let every = load_rows(c)?;
+        // Keys stored under another key-encryption key would be mixed in
+        // with ours: refuse before changing anything.
+        if let Some(r) = every.iter().find(|r| r.state == "active").or(every.first()) {
+            self.kek.decrypt(r.kid.as_bytes(), &r.private_key)?;
+        }
+        let rows: Vec<&KeyRow> = every
+            .iter()
+            .filter(|r| r.alg == self.alg.as_str())
+            .collect();
+        let mut active = rows.iter().find(|r| r.state == "active").copied().cloned();
+        let mut next = rows.iter().find(|r| r.state == "next").copied().cloned();
+
+        if active.is_none() {
+            if let Some(n) = next.take() {
+                promote(c, &n.kid, now)?;
+                all.activated.push(n.kid.clone());
+                active = Some(n);
+            } else {
+                if let Some(k) = self.spare.pop() {
                     insert(c, &k, KeyState::Active, now)?;
                     all.created.push(k.kid.clone());
                     all.activated.push(k.kid.clone());
-                    return Ok(true);
-                } else {
-                    return Ok(true);
                 }
+                return Ok(true);
             }
-            let due = (force && !*forced)
-                || active.as_ref().is_some_and(|a| {
-                    a.activated_at.unwrap_or(a.created_at) + cfg.keys.rotation_period_secs <= now
-                });
-            if due {
-                if let (Some(a), Some(n)) = (active.as_ref(), next.as_ref()) {
-                    let published_long_enough = n.created_at + cfg.keys.prepublish_secs <= now;
-                    if published_long_enough || force {
-                        retire(c, &a.kid, now)?;
-                        promote(c, &n.kid, now)?;
-                        all.retired.push(a.kid.clone());
-                        all.activated.push(n.kid.clone());
-                        *forced = true;
-                        next = None;
-                    }
-                }
-            }
-            if next.is_none() {
-                match spare.pop() {
-                    Some(k) => {
-                        insert(c, &k, KeyState::Next, now)?;
-                        all.created.push(k.kid);
-                    }
-                    None => return Ok(true),
-                }
-            }
-            let retention = cfg.tokens.longest_lifetime();
-            for r in rows.iter().filter(|r| r.state == "retired") {
-                if r.retired_at.unwrap_or(now) + retention <= now {
-                    diesel::delete(signing_keys::table.find(&r.kid)).execute(c)?;
-                    all.deleted.push(r.kid.clone());
-                }
-            }
-            Ok(false)
         }
+        let keys = &self.cfg.keys;
+        let due = (self.force && !*self.forced)
+            || active.as_ref().is_some_and(|a| {
+                a.activated_at.unwrap_or(a.created_at) + keys.rotation_period_secs <= now
+            });
+        if due {
+            if let (Some(a), Some(n)) = (active.as_ref(), next.as_ref()) {
+                let published_long_enough = n.created_at + keys.prepublish_secs <= now;
+                if published_long_enough || self.force {
+                    retire(c, &a.kid, now)?;
+                    promote(c, &n.kid, now)?;
+                    all.retired.push(a.kid.clone());
+                    all.activated.push(n.kid.clone());
+                    *self.forced = true;
+                    next = None;
+                }
+            }
+        }
+        if next.is_none() {
+            match self.spare.pop() {
+                Some(k) => {
+                    insert(c, &k, KeyState::Next, now)?;
+                    all.created.push(k.kid);
+                }
+                None => return Ok(true),
+            }
+        }
+        let retention = self.cfg.tokens.longest_lifetime();
+        for r in rows.iter().filter(|r| r.state == "retired") {
+            if r.retired_at.unwrap_or(now) + retention <= now {
+                diesel::delete(signing_keys::table.find(&r.kid)).execute(c)?;
+                all.deleted.push(r.kid.clone());
+            }
+        }
+        Ok(false)
     }
+}
+
+/// The keys of algorithms taken out of `keys.algorithms`: the active key
+/// retires (what it signed still verifies until it expires), the next key,
+/// which never signed, is deleted, and retired keys leave as usual.
+fn wind_down(
+    pool: &DbPool,
+    kek: &Kek,
+    cfg: &Config,
+    actor: &Actor,
+    now: UnixTime,
+) -> CoreResult<Changes> {
+    let offered: Vec<&str> = cfg.keys.algorithms.iter().map(|a| a.as_str()).collect();
+    let retention = cfg.tokens.longest_lifetime();
+    let mut conn = pool.get()?;
+    write_tx(&mut conn, |c| -> CoreResult<Changes> {
+        lock(c)?;
+        let rows = load_rows(c)?;
+        let mut done = Changes::default();
+        let mut algs: Vec<&str> = rows
+            .iter()
+            .map(|r| r.alg.as_str())
+            .filter(|a| !offered.contains(a))
+            .collect();
+        algs.sort_unstable();
+        algs.dedup();
+        for alg in algs {
+            let mut all = Changes::default();
+            for r in rows.iter().filter(|r| r.alg == alg) {
+                match r.state.as_str() {
+                    "active" => {
+                        kek.decrypt(r.kid.as_bytes(), &r.private_key)?;
+                        retire(c, &r.kid, now)?;
+                        all.retired.push(r.kid.clone());
+                    }
+                    "next" => {
+                        diesel::delete(signing_keys::table.find(&r.kid)).execute(c)?;
+                        all.deleted.push(r.kid.clone());
+                    }
+                    _ if r.retired_at.unwrap_or(now) + retention <= now => {
+                        diesel::delete(signing_keys::table.find(&r.kid)).execute(c)?;
+                        all.deleted.push(r.kid.clone());
+                    }
+                    _ => {}
+                }
+            }
+            audit_changes_named(c, &all, alg, actor, now)?;
+            done.merge(all);
+        }
+        Ok(done)
+    })
 }
 
 /// Records a lifecycle round in the audit log, one row per change and a
 /// `key_rotated` row when a key was retired.
-fn audit_changes(c: &mut DbConn, ch: &Changes, actor: &Actor, now: UnixTime) -> CoreResult<()> {
+fn audit_changes(
+    c: &mut DbConn,
+    ch: &Changes,
+    alg: Algorithm,
+    actor: &Actor,
+    now: UnixTime,
+) -> CoreResult<()> {
+    audit_changes_named(c, ch, alg.as_str(), actor, now)
+}
+
+fn audit_changes_named(
+    c: &mut DbConn,
+    ch: &Changes,
+    alg: &str,
+    actor: &Actor,
+    now: UnixTime,
+) -> CoreResult<()> {
     for (event, kids) in [
         (EventKind::KeyCreated, &ch.created),
         (EventKind::KeyActivated, &ch.activated),
@@ -311,7 +370,9 @@ fn audit_changes(c: &mut DbConn, ch: &Changes, actor: &Actor, now: UnixTime) -> 
             audit::record(
                 c,
                 actor,
-                Event::success(event).with("kid", kid.clone()),
+                Event::success(event)
+                    .with("kid", kid.clone())
+                    .with("alg", alg),
                 now,
             )?;
         }
@@ -321,6 +382,7 @@ fn audit_changes(c: &mut DbConn, ch: &Changes, actor: &Actor, now: UnixTime) -> 
             c,
             actor,
             Event::success(EventKind::KeyRotated)
+                .with("alg", alg)
                 .with("activated", ch.activated.clone())
                 .with("retired", ch.retired.clone()),
             now,
@@ -349,10 +411,13 @@ fn retire(c: &mut DbConn, kid: &str, now: UnixTime) -> CoreResult<()> {
     Ok(())
 }
 
-/// Every key, newest first, with when it changes next.
+/// Every key, by algorithm (RS256 first), newest first, with when it
+/// changes next.
 pub fn list(conn: &mut DbConn, cfg: &Config) -> CoreResult<Vec<KeyInfo>> {
     let mut rows = load_rows(conn)?;
     rows.reverse();
+    // Stable: within an algorithm the newest stays first.
+    rows.sort_by_key(|r| Algorithm::parse(&r.alg).map_or(usize::MAX, |a| a as usize));
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -373,19 +438,4 @@ pub fn list(conn: &mut DbConn, cfg: &Config) -> CoreResult<Vec<KeyInfo>> {
             }
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thumbprint_matches_rfc7638_example() {
-        // RFC 7638 §3.1.
-        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(
-            rsa_thumbprint("AQAB", n),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
-    }
 }

@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 use josekit::jwk::{Jwk, JwkSet};
-use josekit::jws::{JwsVerifier, ES256, ES384, PS256, PS384, PS512, RS256, RS384, RS512};
+use josekit::jws::{EdDSA, JwsVerifier, ES256, ES384, PS256, PS384, PS512, RS256, RS384, RS512};
 use serde_json::Value;
 
 use crate::clients::{AuthMethod, Client};
@@ -145,6 +145,7 @@ fn verifier_for(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
         "PS512" => Box::new(PS512.verifier_from_jwk(jwk).ok()?),
         "ES256" => Box::new(ES256.verifier_from_jwk(jwk).ok()?),
         "ES384" => Box::new(ES384.verifier_from_jwk(jwk).ok()?),
+        "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk).ok()?),
         _ => return None,
     };
     Some(v)
@@ -152,7 +153,7 @@ fn verifier_for(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
 
 /// Algorithms accepted for client assertions (never `none`, never HMAC).
 pub const ASSERTION_ALGS: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
 fn verify_assertion(assertion: &str, jwks: &str) -> Option<serde_json::Map<String, Value>> {
@@ -312,6 +313,25 @@ mod tests {
         // Another key's signature fails with or without kid.
         let (jws, _) = signed(None);
         let (_, other_jwks) = signed(None);
+        assert!(verify_assertion(&jws, &other_jwks).is_none());
+    }
+
+    #[test]
+    fn an_eddsa_assertion_verifies() {
+        use josekit::jwk::alg::ed::EdCurve;
+        let pair = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
+        let mut jwk = pair.to_jwk_public_key();
+        jwk.set_key_id("ed");
+        let jwks = serde_json::json!({ "keys": [jwk.as_ref()] }).to_string();
+        let signer = EdDSA.signer_from_der(pair.to_der_private_key()).unwrap();
+        let mut header = JwsHeader::new();
+        header.set_key_id("ed");
+        let jws = josekit::jws::serialize_compact(br#"{"sub":"c"}"#, &header, &signer).unwrap();
+        assert_eq!(verify_assertion(&jws, &jwks).expect("EdDSA")["sub"], "c");
+        let other = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
+        let mut other_jwk = other.to_jwk_public_key();
+        other_jwk.set_key_id("ed");
+        let other_jwks = serde_json::json!({ "keys": [other_jwk.as_ref()] }).to_string();
         assert!(verify_assertion(&jws, &other_jwks).is_none());
     }
 }

@@ -14,9 +14,9 @@ pub struct IdTokenHint {
     pub sid: Option<String>,
 }
 
-/// Verifies an ID token we issued: RS256 signature by one of our keys, our
-/// issuer, an ID token (not an access or refresh token). An expired one is
-/// accepted, as both specs allow.
+/// Verifies an ID token we issued: a signature by one of our keys (in that
+/// key's algorithm), our issuer, an ID token (not an access or refresh
+/// token). An expired one is accepted, as both specs allow.
 pub fn parse_id_token_hint(
     keys: &KeyRing,
     issuer: &str,

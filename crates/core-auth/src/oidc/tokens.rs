@@ -1,19 +1,18 @@
 //! Issuing tokens, recording them, revoking them.
 //!
-//! Access tokens are RS256 JWTs (RFC 9068, `typ: at+jwt`) with a row per
-//! token so they can be revoked. Refresh tokens are RS256 JWTs
-//! (`typ: refresh+jwt`) whose `jti` names a server-side record (stored as
-//! its SHA-256) in a family: every use rotates, and a rotated token
-//! presented again revokes the family. Records are written inside the
+//! Access tokens are JWTs (RFC 9068, `typ: at+jwt`) with a row per token
+//! so they can be revoked. Refresh tokens are JWTs (`typ: refresh+jwt`)
+//! whose `jti` names a server-side record (stored as its SHA-256) in a
+//! family: every use rotates, and a rotated token presented again revokes
+//! the family. All three tokens of a grant are signed with the client's
+//! algorithm (`id_token_signed_response_alg`: RS256 unless it chose
+//! another) by that algorithm's active key. Records are written inside the
 //! grant's transaction; signing happens after it commits, so no lock is held
-//! during RSA work.
+//! during the signature.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
@@ -21,7 +20,7 @@ use crate::config::Config;
 use crate::db::schema::{access_tokens, refresh_tokens};
 use crate::db::DbConn;
 use crate::error::{CoreError, CoreResult};
-use crate::keys::KeyRing;
+use crate::keys::{Algorithm, KeyRing};
 use crate::oidc::claims::{self, Target};
 use crate::oidc::scopes::ScopeSet;
 use crate::secret::{random_token, sha256_hex};
@@ -171,15 +170,16 @@ pub fn plan(
     })
 }
 
-/// `at_hash`: the left half of SHA-256 of the access token, base64url.
+/// `at_hash` of an RS256 ID token: the left half of SHA-256 of the access
+/// token, base64url (other algorithms: [`Algorithm::token_hash`]).
 pub fn at_hash(access_token: &str) -> String {
-    let d = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&d[..16])
+    Algorithm::Rs256.token_hash(access_token)
 }
 
 /// Signs what `plan` recorded.
 pub fn sign(keys: &KeyRing, cfg: &Config, p: Planned) -> CoreResult<TokenResponse> {
     let g = &p.grant;
+    let alg = g.client.id_token_signed_response_alg;
     let issuer = &cfg.issuer;
     let sub = g
         .user
@@ -207,7 +207,7 @@ pub fn sign(keys: &KeyRing, cfg: &Config, p: Planned) -> CoreResult<TokenRespons
     if let Some(r) = &p.roles {
         at.insert(cfg.tokens.roles_claim.clone(), json!(r));
     }
-    let access_token = keys.sign(Some(AT_TYP), &at)?;
+    let access_token = keys.sign_as(alg, Some(AT_TYP), &at)?;
 
     let id_token = match (&g.user, g.scope.contains("openid")) {
         (Some(user), true) => {
@@ -227,7 +227,7 @@ pub fn sign(keys: &KeyRing, cfg: &Config, p: Planned) -> CoreResult<TokenRespons
             if let Some(n) = &g.nonce {
                 id.insert("nonce".into(), json!(n));
             }
-            id.insert("at_hash".into(), json!(at_hash(&access_token)));
+            id.insert("at_hash".into(), json!(alg.token_hash(&access_token)));
             if let Some(s) = &g.sid {
                 id.insert("sid".into(), json!(s));
             }
@@ -247,13 +247,14 @@ pub fn sign(keys: &KeyRing, cfg: &Config, p: Planned) -> CoreResult<TokenRespons
             for (k, v) in claims::release(user, &g.scope, request.as_ref(), Target::IdToken) {
                 id.entry(k).or_insert(v);
             }
-            Some(keys.sign(Some("JWT"), &id)?)
+            Some(keys.sign_as(alg, Some("JWT"), &id)?)
         }
         _ => None,
     };
 
     let refresh_token = match (&p.rt, &g.user) {
-        (Some((jti, exp)), Some(user)) => Some(keys.sign(
+        (Some((jti, exp)), Some(user)) => Some(keys.sign_as(
+            alg,
             Some(RT_TYP),
             &json!({
                 "iss": issuer,

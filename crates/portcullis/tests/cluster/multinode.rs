@@ -246,6 +246,51 @@ async fn two_nodes_behind_nginx_behave_as_one_server() {
     checked(&format!(
         "key {new_kid} rotated in; node1 publishes it and accepts node0's tokens"
     ));
+    // Every algorithm rotated with it: a client registered with ES256 gets
+    // a token from node0 signed by the ES256 key now active, which node1
+    // publishes (with its algorithm) and verifies.
+    let svc: Value = serde_json::from_str(&c.cli(
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Cluster Service",
+            "--grant-type",
+            "client_credentials",
+            "--id-token-alg",
+            "ES256",
+        ],
+        "",
+    ))
+    .unwrap();
+    let svc = (s(&svc, "client_id"), s(&svc, "client_secret"));
+    let (status, t3) = token(&n0, &svc, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 200, "{t3}");
+    let es = s(&t3, "access_token");
+    let es_kid = jwt_kid(&es);
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == es_kid.as_str() && k["alg"] == "ES256"),
+        "node1 publishes the ES256 key {es_kid}: {kids:?}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{n1}/introspect"))
+        .basic_auth(&svc.0, Some(&svc.1))
+        .form(&[("token", es.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let intro: Value = r.json().await.unwrap();
+    assert_eq!(
+        intro["active"], true,
+        "node1 verifies the ES256 token: {intro}"
+    );
+    checked(&format!(
+        "an ES256 client's token from node0 (key {es_kid}) verifies on node1"
+    ));
 
     // 5. The sign-in throttle is shared: failures alternate between the
     // nodes, then both refuse even the right password.

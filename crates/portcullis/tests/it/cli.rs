@@ -444,49 +444,49 @@ fn keys_list_and_rotate() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = env.run(&["keys", "list", "--json"], "");
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let states: Vec<&str> = keys
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        states.iter().filter(|s| **s == "active").count(),
-        1,
-        "{states:?}"
-    );
-    assert_eq!(
-        states.iter().filter(|s| **s == "next").count(),
-        1,
-        "{states:?}"
-    );
-    let active_before = keys
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "active")
-        .unwrap()["kid"]
-        .clone();
-    let next_before = keys
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "next")
-        .unwrap()["kid"]
-        .clone();
+    let keys = keys.as_array().unwrap();
+    // Each algorithm of keys.algorithms (RS256, ES256, EdDSA by default)
+    // has its own active and next key.
+    let kid = |alg: &str, state: &str| -> Vec<serde_json::Value> {
+        keys.iter()
+            .filter(|k| k["alg"] == alg && k["state"] == state)
+            .map(|k| k["kid"].clone())
+            .collect()
+    };
+    let (mut active_before, mut next_before) = (vec![], vec![]);
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        assert_eq!(kid(alg, "active").len(), 1, "{alg}: {keys:?}");
+        assert_eq!(kid(alg, "next").len(), 1, "{alg}: {keys:?}");
+        active_before.extend(kid(alg, "active"));
+        next_before.extend(kid(alg, "next"));
+    }
     let out = env.run(&["keys", "rotate"], "");
     let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sorted = |v: &serde_json::Value| {
+        let mut v: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted_json = |v: Vec<serde_json::Value>| sorted(&serde_json::Value::Array(v));
     assert_eq!(
-        rotated["activated"],
-        serde_json::json!([next_before]),
-        "the published next key signs now"
+        sorted(&rotated["activated"]),
+        sorted_json(next_before),
+        "the published next keys sign now, one per algorithm"
     );
-    assert_eq!(rotated["retired"], serde_json::json!([active_before]));
+    assert_eq!(sorted(&rotated["retired"]), sorted_json(active_before));
     let table = text(&env.run(&["keys", "list"], "").stdout);
     assert!(
         table.contains("retired") && table.contains("active") && table.contains("next"),
         "{table}"
     );
+    for alg in ["ALG", "RS256", "ES256", "EdDSA"] {
+        assert!(table.contains(alg), "{alg} in {table}");
+    }
     assert!(
         env.dir.path().join("data/key-encryption-key").exists(),
         "a development key-encryption key was generated"

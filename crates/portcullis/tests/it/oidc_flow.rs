@@ -241,3 +241,119 @@ async fn full_flow_with_the_openidconnect_crate_as_relying_party() {
         "offline grants survive RP-initiated logout: {after_logout:?}"
     );
 }
+
+/// ES256 and EdDSA ID tokens checked by the `openidconnect` crate (v4
+/// verifies both with its core types; no feature to turn on): discovery
+/// lists them (the crate's verifier then allows them), the JWKS holds every
+/// key, and a relying party that allows only the algorithm it registered
+/// (`id_token_signed_response_alg`; OIDC Core §3.1.3.7 step 7) finds the
+/// key by `kid` and checks the signature and `at_hash` (SHA-512 for
+/// Ed25519).
+#[actix_web::test]
+async fn es256_and_eddsa_id_tokens_verify_with_the_openidconnect_crate() {
+    use openidconnect::core::CoreJwsSigningAlgorithm as Alg;
+    use openidconnect::JsonWebKey;
+    let srv = TestServer::start().await;
+    let user = srv
+        .create_user("algs@example.com", "Al Gorithm", PASSWORD, &[])
+        .await;
+    let http = http();
+    let meta =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(srv.url.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    assert_eq!(
+        meta.id_token_signing_alg_values_supported(),
+        &vec![Alg::RsaSsaPkcs1V15Sha256, Alg::EcdsaP256Sha256, Alg::EdDsa]
+    );
+    let published = meta.jwks().keys();
+    assert_eq!(published.len(), 6, "active and next of three algorithms");
+    let browser = srv.client();
+    let mut signed_in = false;
+    for (name, alg) in [("ES256", Alg::EcdsaP256Sha256), ("EdDSA", Alg::EdDsa)] {
+        assert_eq!(
+            published
+                .iter()
+                .filter(|k| matches!(
+                    k.signing_alg(),
+                    openidconnect::JsonWebKeyAlgorithm::Algorithm(a) if *a == alg
+                ))
+                .count(),
+            2,
+            "{name}: active and next in the JWKS"
+        );
+        let app = srv
+            .register(ClientSpec {
+                name: format!("{name} RP"),
+                redirect_uris: vec!["https://rp.example.com/callback".into()],
+                skip_consent: true,
+                id_token_signed_response_alg: name.into(),
+                ..ClientSpec::default()
+            })
+            .await;
+        let client = CoreClient::from_provider_metadata(
+            meta.clone(),
+            ClientId::new(app.client_id.clone()),
+            app.secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(RedirectUrl::new(app.redirect_uri.clone()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .url();
+        let creds = (!signed_in).then_some(("algs@example.com", PASSWORD));
+        signed_in = true;
+        let outcome = srv.drive(&browser, auth_url.as_str(), creds, true).await;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(outcome.code()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .expect("token exchange");
+        let id_token = tokens.id_token().expect("an ID token");
+        assert_eq!(id_token.signing_alg().unwrap(), &alg, "{name}");
+        let rs256_only = client
+            .id_token_verifier()
+            .set_allowed_algs([Alg::RsaSsaPkcs1V15Sha256]);
+        assert!(
+            id_token.claims(&rs256_only, &nonce).is_err(),
+            "{name}: a relying party that allows only RS256 refuses it"
+        );
+        // From discovery the crate allows what the provider lists.
+        id_token
+            .claims(&client.id_token_verifier(), &nonce)
+            .unwrap_or_else(|e| panic!("{name} with the discovered algorithms: {e}"));
+        let rp = client.id_token_verifier().set_allowed_algs([alg.clone()]);
+        let claims = id_token
+            .claims(&rp, &nonce)
+            .unwrap_or_else(|e| panic!("{name} ID token verifies against the JWKS: {e}"));
+        assert_eq!(claims.subject().as_str(), user.user.id);
+        let key = id_token.signing_key(&rp).unwrap();
+        assert_eq!(
+            key.key_id().map(|k| k.as_str().to_string()),
+            srv.ctx
+                .keys
+                .active_kid_of(core_auth::keys::Algorithm::parse(name).unwrap()),
+            "{name}: signed by the active key"
+        );
+        let at_hash = AccessTokenHash::from_token(tokens.access_token(), &alg, key).unwrap();
+        assert_eq!(claims.access_token_hash(), Some(&at_hash), "{name} at_hash");
+        // Its access token works at userinfo like any other.
+        let info: openidconnect::core::CoreUserInfoClaims = client
+            .user_info(
+                tokens.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap_or_else(|e| panic!("{name} userinfo: {e:?}"));
+        assert_eq!(info.subject(), claims.subject());
+    }
+}

@@ -25,6 +25,7 @@ fn client(public: bool) -> Client {
         refresh_token_idle_secs: None,
         refresh_token_absolute_secs: None,
         resource_server_audiences: vec![],
+        id_token_signed_response_alg: crate::keys::Algorithm::DEFAULT,
         created_at: 0,
         updated_at: 0,
     }

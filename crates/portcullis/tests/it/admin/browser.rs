@@ -174,7 +174,7 @@ async fn admin_journeys_in_a_browser() {
     b.goto(&srv.at("/admin/keys")).await.unwrap();
     let old_active = active_kid(b).await;
     click(b, "#rotate").await;
-    see(b, ".alert.success", "is now the active key").await;
+    see(b, ".alert.success", "now the active keys").await;
     let new_active = active_kid(b).await;
     assert_ne!(new_active, old_active);
     let after = kids(&srv).await;

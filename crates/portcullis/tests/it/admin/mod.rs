@@ -13,6 +13,7 @@ mod openapi;
 mod providers;
 mod reauth;
 mod search_plans;
+mod signing_algs;
 
 use core_auth::clients::ClientSpec;
 use serde_json::Value;

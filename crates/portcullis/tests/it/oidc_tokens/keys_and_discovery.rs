@@ -17,24 +17,44 @@ async fn key_rotation_publishes_the_next_key_before_use_and_old_tokens_still_ver
         .json()
         .await
         .unwrap();
-    let kids: Vec<String> = jwks["keys"]
-        .as_array()
-        .unwrap()
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(
+        keys.len(),
+        6,
+        "active and next of RS256, ES256 and EdDSA are published: {keys:?}"
+    );
+    let rsa_kids: Vec<String> = keys
         .iter()
+        .filter(|k| k["alg"] == "RS256")
         .map(|k| k["kid"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kids.len(), 2, "active and next are published: {kids:?}");
-    let next_kid = kids.iter().find(|k| **k != old_kid).unwrap().clone();
-    for k in jwks["keys"].as_array().unwrap() {
-        assert_eq!(k["kty"], "RSA");
-        assert_eq!(k["alg"], "RS256");
+    assert_eq!(rsa_kids.len(), 2, "{rsa_kids:?}");
+    assert!(rsa_kids.contains(&old_kid), "the client's tokens are RS256");
+    let next_kid = rsa_kids.iter().find(|k| **k != old_kid).unwrap().clone();
+    for k in keys {
+        let (kty, crv) = match k["alg"].as_str().unwrap() {
+            "RS256" => ("RSA", None),
+            "ES256" => ("EC", Some("P-256")),
+            "EdDSA" => ("OKP", Some("Ed25519")),
+            other => panic!("unexpected algorithm {other}"),
+        };
+        assert_eq!(k["kty"], kty);
+        assert_eq!(k.get("crv").and_then(Value::as_str), crv);
         assert_eq!(k["use"], "sig");
         assert!(k.get("d").is_none(), "never a private member");
-        let thumb = core_auth::keys::store::rsa_thumbprint(
-            k["e"].as_str().unwrap(),
-            k["n"].as_str().unwrap(),
+        let jwk = josekit::jwk::Jwk::from_bytes(k.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            k["kid"],
+            core_auth::keys::store::thumbprint(&jwk).unwrap(),
+            "kid is the RFC 7638 thumbprint"
         );
-        assert_eq!(k["kid"], thumb, "kid is the RFC 7638 thumbprint");
+        if kty == "RSA" {
+            let thumb = core_auth::keys::store::rsa_thumbprint(
+                k["e"].as_str().unwrap(),
+                k["n"].as_str().unwrap(),
+            );
+            assert_eq!(k["kid"], thumb);
+        }
     }
     // Rotate: the key published before becomes the signing key.
     let now = srv.ctx.now();
@@ -81,8 +101,8 @@ async fn key_rotation_publishes_the_next_key_before_use_and_old_tokens_still_ver
         .collect();
     assert_eq!(
         kids.len(),
-        3,
-        "retired, active and a new next key: {kids:?}"
+        9,
+        "retired, active and a new next key of each algorithm: {kids:?}"
     );
     assert!(kids.contains(&old_kid.as_str()) && kids.contains(&next_kid.as_str()));
     // Automatic rotation: not before the period, then yes.
@@ -120,7 +140,11 @@ async fn key_rotation_publishes_the_next_key_before_use_and_old_tokens_still_ver
         })
         .await
         .unwrap();
-    assert_eq!(changes.activated.len(), 1, "{changes:?}");
+    assert_eq!(
+        changes.activated.len(),
+        3,
+        "each algorithm rotates: {changes:?}"
+    );
     assert!(
         changes.deleted.contains(&old_kid),
         "a key retired longer than every token lifetime leaves: {changes:?}"
@@ -147,7 +171,14 @@ async fn discovery_lists_what_is_supported_and_cors_is_where_it_belongs() {
     assert_eq!(d["jwks_uri"], srv.at("/jwks"));
     assert_eq!(d["response_types_supported"], json!(["code"]));
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(d["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256", "EdDSA"])
+    );
+    assert!(d["token_endpoint_auth_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("EdDSA")));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert_eq!(d["request_parameter_supported"], false);
     assert_eq!(d["end_session_endpoint"], srv.at("/end_session"));
