@@ -98,7 +98,8 @@ pub(super) fn replace(
     Ok(NewRecoveryCodes(codes))
 }
 
-/// The person asks for a new set (the old one stops working).
+/// The person asks for a new set (the old one stops working). Recovery
+/// codes back a factor up: an account without one is refused.
 pub fn regenerate(
     core: &Core<'_>,
     actor: &Actor,
@@ -106,7 +107,17 @@ pub fn regenerate(
     now: UnixTime,
 ) -> CoreResult<NewRecoveryCodes> {
     let mut conn = core.conn()?;
-    write_tx(&mut conn, |c| replace(c, actor, user_id, now))
+    write_tx(&mut conn, |c| {
+        if !super::factors(c, user_id)?.any() {
+            let mut v = crate::error::ValidationErrors::default();
+            v.add(
+                "recovery",
+                "Recovery codes back up a second factor: add one first.",
+            );
+            return Err(crate::error::CoreError::Validation(v));
+        }
+        replace(c, actor, user_id, now)
+    })
 }
 
 /// Uses one code if it is an unused code of the account; inside the

@@ -149,7 +149,7 @@ async fn proceed(
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let info = match &user {
-        Some(u) => Some(session_info(ctx, u).await?),
+        Some(u) => Some(session_info(ctx, u, &request).await?),
         None => None,
     };
     let consent_covers = match &user {
@@ -419,21 +419,32 @@ async fn consent_submit(
     let actor = auditing::meta(&req, Some(&user));
     ctx.db(move |c| consent::grant(c, &actor, &cid, &scope, now))
         .await?;
-    let info = session_info(&ctx, &user).await?;
+    let info = session_info(&ctx, &user, &request).await?;
     issue(&req, &ctx, &user, &info, request).await
 }
 
-/// The signed-in session as the request's rules see it, with the highest
-/// `acr` level the account's factors could reach (for step-up).
-async fn session_info(ctx: &AppContext, u: &CurrentUser) -> Result<SessionInfo, PageError> {
-    let uid = u.id().to_string();
-    let f = ctx.db(move |c| core_auth::mfa::factors(c, &uid)).await?;
-    let reachable = if !f.passkeys.is_empty() {
-        3
-    } else if f.any() {
-        2
+/// The signed-in session as the request's rules see it. The highest `acr`
+/// level the account's factors could reach (for step-up) is looked up only
+/// when the request asks for a level the session does not have: no query
+/// on the usual path.
+async fn session_info(
+    ctx: &AppContext,
+    u: &CurrentUser,
+    request: &AuthzRequest,
+) -> Result<SessionInfo, PageError> {
+    let have = authz::acr::level_of(&u.amr);
+    let reachable = if authz::acr::wanted(request).is_some_and(|w| w.level > have) {
+        let uid = u.id().to_string();
+        let f = ctx.db(move |c| core_auth::mfa::factors(c, &uid)).await?;
+        if !f.passkeys.is_empty() {
+            3
+        } else if f.any() {
+            2
+        } else {
+            1
+        }
     } else {
-        1
+        have
     };
     Ok(SessionInfo {
         user_id: u.id().to_string(),

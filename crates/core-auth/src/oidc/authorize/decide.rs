@@ -17,7 +17,9 @@ pub struct SessionInfo {
     /// How the person authenticated (`amr`).
     pub amr: Vec<String>,
     /// The highest `acr` level the account could reach with its factors
-    /// (3 with a passkey, 2 with any second factor, else 1).
+    /// (3 with a passkey, 2 with any second factor, else 1). Only read when
+    /// the request asks for more than the session has, so a face may give
+    /// the session's own level otherwise.
     pub reachable: u8,
 }
 

@@ -263,25 +263,49 @@ pub async fn app_confirm(
     }
 }
 
+/// A change of the person's own factors that goes back to the page with
+/// a notice (`done`): a recent sign-in first, then the use case `f` with
+/// the actor and the account; a refusal shows the page with its message.
+async fn change<F>(
+    req: &HttpRequest,
+    ctx: &AppContext,
+    user: &CurrentUser,
+    session: &Session,
+    done: &str,
+    f: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce(&core_auth::Core<'_>, &core_auth::actor::Actor, &str, i64) -> Result<(), CoreError>
+        + Send
+        + 'static,
+{
+    if !recent(ctx, user) {
+        return Ok(confirm_first());
+    }
+    let now = ctx.now();
+    let actor = auditing::meta(req, Some(user));
+    let uid = user.id().to_string();
+    match ctx.call(move |core| f(core, &actor, &uid, now)).await {
+        Ok(()) => Ok(see_other(&format!("{HERE}?done={done}"))),
+        Err(e) => refused(ctx, user, session, e).await,
+    }
+}
+
 pub async fn app_remove(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
     user: CurrentUser,
     session: Session,
 ) -> Result<HttpResponse, PageError> {
-    if !recent(&ctx, &user) {
-        return Ok(confirm_first());
-    }
-    let now = ctx.now();
-    let actor = auditing::meta(&req, Some(&user));
-    let uid = user.id().to_string();
-    match ctx
-        .call(move |core| totp::remove(core, &actor, &uid, now))
-        .await
-    {
-        Ok(_) => Ok(see_other(&format!("{HERE}?done=app_removed"))),
-        Err(e) => refused(&ctx, &user, &session, e).await,
-    }
+    change(
+        &req,
+        &ctx,
+        &user,
+        &session,
+        "app_removed",
+        |core, actor, uid, now| totp::remove(core, actor, uid, now).map(|_| ()),
+    )
+    .await
 }
 
 pub async fn recovery_codes(
@@ -294,22 +318,15 @@ pub async fn recovery_codes(
         return Ok(confirm_first());
     }
     let now = ctx.now();
-    let uid = user.id().to_string();
-    let has_factor = ctx.db(move |c| Ok(mfa::factors(c, &uid)?.any())).await?;
-    if !has_factor {
-        let mut v = ValidationErrors::default();
-        v.add(
-            "recovery",
-            "Recovery codes back up a second factor: add one first.",
-        );
-        return refused(&ctx, &user, &session, CoreError::Validation(v)).await;
-    }
     let actor = auditing::meta(&req, Some(&user));
     let uid = user.id().to_string();
-    let codes = ctx
+    match ctx
         .call(move |core| recovery::regenerate(core, &actor, &uid, now))
-        .await?;
-    codes_or_back(&user, &session, Some(codes), "")
+        .await
+    {
+        Ok(codes) => codes_or_back(&user, &session, Some(codes), ""),
+        Err(e) => refused(&ctx, &user, &session, e).await,
+    }
 }
 
 pub async fn passkey_options(
@@ -379,20 +396,16 @@ pub async fn passkey_rename(
     id: web::Path<String>,
     form: Form<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !recent(&ctx, &user) {
-        return Ok(confirm_first());
-    }
-    let now = ctx.now();
-    let actor = auditing::meta(&req, Some(&user));
-    let uid = user.id().to_string();
     let (id, name) = (id.into_inner(), form.into_inner().name);
-    match ctx
-        .call(move |core| passkeys::rename(core, &actor, &uid, &id, &name, now))
-        .await
-    {
-        Ok(()) => Ok(see_other(&format!("{HERE}?done=renamed"))),
-        Err(e) => refused(&ctx, &user, &session, e).await,
-    }
+    change(
+        &req,
+        &ctx,
+        &user,
+        &session,
+        "renamed",
+        move |core, actor, uid, now| passkeys::rename(core, actor, uid, &id, &name, now),
+    )
+    .await
 }
 
 pub async fn passkey_remove(
@@ -402,18 +415,14 @@ pub async fn passkey_remove(
     session: Session,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    if !recent(&ctx, &user) {
-        return Ok(confirm_first());
-    }
-    let now = ctx.now();
-    let actor = auditing::meta(&req, Some(&user));
-    let uid = user.id().to_string();
     let id = id.into_inner();
-    match ctx
-        .call(move |core| passkeys::remove(core, &actor, &uid, &id, now))
-        .await
-    {
-        Ok(()) => Ok(see_other(&format!("{HERE}?done=passkey_removed"))),
-        Err(e) => refused(&ctx, &user, &session, e).await,
-    }
+    change(
+        &req,
+        &ctx,
+        &user,
+        &session,
+        "passkey_removed",
+        move |core, actor, uid, now| passkeys::remove(core, actor, uid, &id, now),
+    )
+    .await
 }
