@@ -96,6 +96,7 @@ struct ClientRow {
     updated_at: i64,
     resource_server_audiences: String,
     id_token_signed_response_alg: String,
+    tokens_not_before: Option<i64>,
 }
 
 /// A registered client.
@@ -126,6 +127,10 @@ pub struct Client {
     /// The algorithm of its ID tokens, and of its access and refresh
     /// tokens too (one of the server's `keys.algorithms`).
     pub id_token_signed_response_alg: Algorithm,
+    /// Access tokens issued to the client itself (client_credentials)
+    /// before this time are no longer active: when it was registered, or
+    /// when its secret was last replaced.
+    pub tokens_not_before: UnixTime,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -205,6 +210,7 @@ impl From<ClientRow> for Client {
             resource_server_audiences: parse_list(&r.resource_server_audiences),
             id_token_signed_response_alg: Algorithm::parse(&r.id_token_signed_response_alg)
                 .unwrap_or(Algorithm::DEFAULT),
+            tokens_not_before: r.tokens_not_before.unwrap_or(0).max(r.created_at),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -395,6 +401,9 @@ pub fn rotate_secret(conn: &mut DbConn, id: &str, now: UnixTime) -> CoreResult<S
         .set((
             clients::secret_hash.eq(sha256_hex(secret.expose())),
             clients::updated_at.eq(now),
+            // Tokens issued with the old secret end, those of this second
+            // included; the next ones are dated from `now + 1`.
+            clients::tokens_not_before.eq(Some(now + 1)),
         ))
         .execute(conn)?;
     Ok(secret)
@@ -451,6 +460,7 @@ mod tests {
             refresh_token_absolute_secs: None,
             resource_server_audiences: vec![],
             id_token_signed_response_alg: Algorithm::DEFAULT,
+            tokens_not_before: 0,
             created_at: 0,
             updated_at: 0,
         }

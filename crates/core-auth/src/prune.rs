@@ -1,6 +1,7 @@
 //! Keeping the database small: expired codes, tokens, refresh families,
 //! sessions, mailed links, WebAuthn ceremonies, client assertions, old
-//! outbox messages, throttle windows and audit rows past their retention
+//! outbox messages, throttle windows, revoked-token deny-list entries, and
+//! audit rows and issuance counters past their retention
 //! are deleted in bounded batches. Each batch is one short statement of
 //! its own (the keys of up to n rows, then a delete of those keys), so SQLite's
 //! write lock and PostgreSQL's transactions stay short while a backlog of
@@ -13,7 +14,7 @@ use serde::Serialize;
 use crate::clock::UnixTime;
 use crate::db::schema::{
     access_tokens, audit_log, authorization_codes, client_assertions, email_tokens, outbox,
-    refresh_tokens, sessions, webauthn_ceremonies,
+    refresh_tokens, revoked_tokens, sessions, token_issuance, webauthn_ceremonies,
 };
 use crate::db::DbConn;
 use crate::error::CoreResult;
@@ -101,6 +102,10 @@ pub fn run(conn: &mut DbConn, now: UnixTime, h: Horizons, limits: Limits) -> Cor
         Ok(batch_delete!(conn, access_tokens, jti: String, access_tokens::expires_at.lt(now), n)?)
     })?;
     r.0.push(("access_tokens", access));
+    let denied = drain(limits, |n| {
+        Ok(batch_delete!(conn, revoked_tokens, jti: String, revoked_tokens::expires_at.lt(now), n)?)
+    })?;
+    r.0.push(("revoked_tokens", denied));
     let refresh = drain(limits, |n| {
         Ok(batch_delete!(
             conn,
@@ -172,6 +177,15 @@ pub fn run(conn: &mut DbConn, now: UnixTime, h: Horizons, limits: Limits) -> Cor
         )?)
     })?;
     r.0.push(("audit_log", audit));
+    // The client_credentials issuance counters are audit too, kept as long.
+    // One row per client, scope and minute: a run deletes what aged out
+    // since the last one in one short statement.
+    let counters = diesel::delete(
+        token_issuance::table
+            .filter(token_issuance::minute.lt(now - h.audit_retention_days * 86_400)),
+    )
+    .execute(conn)?;
+    r.0.push(("token_issuance", counters));
     // Throttle rows are one per address with recent failures: few.
     r.0.push((
         "throttles",

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use core_auth::db::group::GroupCommit;
 use core_auth::db::DbConn;
 use core_auth::keys::KeyRing;
 use core_auth::oidc::Oidc;
@@ -16,6 +17,9 @@ use core_auth::{Clock, Config, CoreError, CoreResult, DbPool, UnixTime};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::slow_clients::InFlight;
+
+/// The most writes one group commit takes.
+const GROUP_COMMIT_MAX_BATCH: usize = 128;
 
 #[derive(Clone, Debug)]
 pub struct AppContext {
@@ -32,6 +36,9 @@ pub struct AppContext {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// Requests in progress per client address on this node.
     pub in_flight: Arc<InFlight>,
+    /// This node's group commit (the token endpoint's writes); `None` only
+    /// when its thread could not start, and then writes commit one by one.
+    pub commit: Option<GroupCommit>,
 }
 
 impl AppContext {
@@ -46,6 +53,13 @@ impl AppContext {
                 .collect(),
         );
         let in_flight = Arc::new(InFlight::new(config.max_requests_per_ip));
+        let commit = match GroupCommit::start(pool.clone(), GROUP_COMMIT_MAX_BATCH) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!("{e}; token writes will commit one by one");
+                None
+            }
+        };
         Self {
             pool,
             config: Arc::new(config),
@@ -56,6 +70,7 @@ impl AppContext {
             limits,
             trusted_proxies,
             in_flight,
+            commit,
         }
     }
 
@@ -104,6 +119,31 @@ impl AppContext {
             f(&mut conn)
         })
         .await
+    }
+
+    /// Runs `f` inside a transaction of this node's group commit and
+    /// returns once that transaction committed. The awaiting request holds
+    /// no thread meanwhile. `f`'s error rolls back `f`'s writes only.
+    pub async fn write<T, F>(&self, f: F) -> CoreResult<T>
+    where
+        F: FnOnce(&mut DbConn, &Config) -> CoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let cfg = self.config.clone();
+        let Some(commit) = &self.commit else {
+            return self
+                .db(move |c| core_auth::db::write_tx(c, |c| f(c, &cfg)))
+                .await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        commit.submit(
+            move |c| f(c, &cfg),
+            move |r| {
+                let _ = tx.send(r);
+            },
+        );
+        rx.await
+            .map_err(|_| CoreError::Unavailable("the write was not committed".into()))?
     }
 
     /// Runs a use case of `core_auth` on the blocking pool.

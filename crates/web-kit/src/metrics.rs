@@ -93,6 +93,9 @@ pub struct Metrics {
     pool_max: Gauge,
     outbox_backlog: Gauge,
     database_up: Gauge,
+    group_commit_batches: Gauge,
+    group_commit_writes: Gauge,
+    group_commit_failed: Gauge,
     /// The address of the separate metrics listener, once bound.
     listener: OnceLock<SocketAddr>,
 }
@@ -194,6 +197,22 @@ impl Metrics {
             "database_up",
             "1 when the scrape-time database queries succeeded, 0 when they failed",
         );
+        let group_commit_batches = gauge(
+            &mut registry,
+            "group_commit_batches",
+            "Transactions the token endpoint's group commit ran since start (read at scrape)",
+        );
+        let group_commit_writes = gauge(
+            &mut registry,
+            "group_commit_writes",
+            "Writes (token requests) those transactions held since start; divided by the \
+             batches, the mean batch size (read at scrape)",
+        );
+        let group_commit_failed = gauge(
+            &mut registry,
+            "group_commit_failed_batches",
+            "Group-commit transactions that did not commit since start (read at scrape)",
+        );
         Self {
             registry,
             http_requests,
@@ -209,6 +228,9 @@ impl Metrics {
             pool_max,
             outbox_backlog,
             database_up,
+            group_commit_batches,
+            group_commit_writes,
+            group_commit_failed,
             listener: OnceLock::new(),
         }
     }
@@ -297,6 +319,15 @@ impl Metrics {
         self.pool_connections.set(i64::from(state.connections));
         self.pool_idle.set(i64::from(state.idle_connections));
         self.pool_max.set(i64::from(ctx.pool.max_size()));
+        if let Some(commit) = &ctx.commit {
+            let st = commit.stats();
+            let read = |a: &std::sync::atomic::AtomicU64| {
+                i64::try_from(a.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
+            };
+            self.group_commit_batches.set(read(&st.batches));
+            self.group_commit_writes.set(read(&st.writes));
+            self.group_commit_failed.set(read(&st.failed_commits));
+        }
         let (now, timeouts) = (ctx.now(), ctx.session_timeouts());
         let counts: CoreResult<(i64, i64)> = ctx
             .db(move |c| {

@@ -71,18 +71,13 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiAdmin, ApiError> {
     let int = |k: &str| claims.get(k).and_then(|v| v.as_i64());
     let issued_at = int("iat");
     let auth_time = int("auth_time").or(issued_at);
-    let jti = claims
-        .get("jti")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
     let base = Actor {
         via: Via::Token,
         ..Actor::anonymous(client_ip(req), user_agent(req))
     };
     let caller = ctx
         .db(move |c| {
-            let Some(row) = tokens::find_access(c, &jti)? else {
+            let Some(row) = tokens::access_record(c, &claims, now)? else {
                 return Ok(None);
             };
             if row.revoked_at.is_some() || row.expires_at <= now {

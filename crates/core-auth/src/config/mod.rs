@@ -58,6 +58,10 @@ pub struct Config {
     pub max_requests_per_ip: u32,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Threads for blocking work (database reads, signatures) across all
+    /// workers; 0 means one per CPU core. bcrypt has its own threads and
+    /// the token endpoint's writes their group-commit thread.
+    pub blocking_threads: usize,
     /// Upstream identity providers people can sign in with (`[[upstream]]`
     /// tables; see `federation::provider`). Empty by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -95,6 +99,7 @@ impl Default for Config {
             body_read_timeout_secs: 5,
             max_requests_per_ip: 64,
             workers: 0,
+            blocking_threads: 0,
             upstream: Vec::new(),
             database: DatabaseConfig::default(),
             password: PasswordConfig::default(),

@@ -2,6 +2,7 @@
 //! run time by the `database_url` scheme, pooled with r2d2.
 
 pub mod files;
+pub mod group;
 pub mod migrate;
 pub mod schema;
 

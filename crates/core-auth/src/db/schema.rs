@@ -79,6 +79,7 @@ diesel::table! {
         updated_at -> BigInt,
         resource_server_audiences -> Text,
         id_token_signed_response_alg -> Text,
+        tokens_not_before -> Nullable<BigInt>,
     }
 }
 
@@ -309,6 +310,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
     throttles,
     audit_log,
+    revoked_tokens,
+    token_issuance,
     user_search_terms
 );
 
@@ -365,6 +368,24 @@ diesel::table! {
 }
 
 diesel::joinable!(federated_identities -> users (user_id));
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        client_id -> Text,
+        revoked_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    token_issuance (client_id, minute, scope) {
+        client_id -> Text,
+        minute -> BigInt,
+        scope -> Text,
+        count -> BigInt,
+    }
+}
 
 diesel::table! {
     user_search_terms (term, user_id) {

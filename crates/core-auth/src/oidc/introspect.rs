@@ -73,13 +73,20 @@ fn access(o: Oidc<'_>, caller: &Client, token: &str, now: UnixTime) -> CoreResul
     let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
         return Ok(None);
     };
-    // One query: the token record and whether its user is disabled.
-    let found: Option<(AccessRow, Option<bool>)> = access_tokens::table
-        .left_join(users::table)
-        .filter(access_tokens::jti.eq(jti))
-        .select((AccessRow::as_select(), users::disabled.nullable()))
-        .get_result(&mut *o.pool.get()?)
-        .optional()?;
+    let mut conn = o.pool.get()?;
+    // One query: the token record and whether its user is disabled; for a
+    // client's own (unrecorded) token, whether it is still active.
+    let found: Option<(AccessRow, Option<bool>)> = if tokens::is_client_token(&claims) {
+        tokens::access_record(&mut conn, &claims, now)?.map(|r| (r, None))
+    } else {
+        access_tokens::table
+            .left_join(users::table)
+            .filter(access_tokens::jti.eq(jti))
+            .select((AccessRow::as_select(), users::disabled.nullable()))
+            .get_result(&mut *conn)
+            .optional()?
+    };
+    drop(conn);
     let Some((row, disabled)) = found.filter(|(r, _)| r.revoked_at.is_none()) else {
         return Ok(Some(inactive()));
     };

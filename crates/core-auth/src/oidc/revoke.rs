@@ -45,8 +45,16 @@ pub fn revoke(
             .get("sub")
             .and_then(Value::as_str)
             .filter(|s| *s != client.client_id);
+        let client_token = tokens::is_client_token(&claims);
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
         return write_tx(&mut pooled, |c| {
-            if tokens::revoke_access_token(c, jti, now)? {
+            let revoked = if client_token {
+                // Not recorded: on the deny list until it expires.
+                tokens::deny_client_token(c, &client.client_id, jti, exp, now)?
+            } else {
+                tokens::revoke_access_token(c, jti, now)?
+            };
+            if revoked {
                 record(c, "access_token", sub)?;
             }
             Ok::<_, CoreError>(())

@@ -1,7 +1,10 @@
 //! Issuing tokens, recording them, revoking them.
 //!
-//! Access tokens are JWTs (RFC 9068, `typ: at+jwt`) with a row per token
-//! so they can be revoked. Refresh tokens are JWTs (`typ: refresh+jwt`)
+//! Access tokens are JWTs (RFC 9068, `typ: at+jwt`). Those issued for a
+//! user have a row per token so they can be revoked with their grant,
+//! session or user; those a client gets for itself (client_credentials,
+//! marked `gty`) have none: [`client_token_active`] decides from the
+//! client's `tokens_not_before` and the deny list of revoked `jti`s. Refresh tokens are JWTs (`typ: refresh+jwt`)
 //! whose `jti` names a server-side record (stored as its SHA-256) in a
 //! family: every use rotates, and a rotated token presented again revokes
 //! the family. All three tokens of a grant are signed with the client's
@@ -17,7 +20,7 @@ use serde_json::{json, Map, Value};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
 use crate::config::Config;
-use crate::db::schema::{access_tokens, refresh_tokens};
+use crate::db::schema::{access_tokens, clients, refresh_tokens, revoked_tokens};
 use crate::db::DbConn;
 use crate::error::{CoreError, CoreResult};
 use crate::keys::{Algorithm, KeyRing};
@@ -28,6 +31,8 @@ use crate::users::User;
 
 pub const AT_TYP: &str = "at+jwt";
 pub const RT_TYP: &str = "refresh+jwt";
+/// The `gty` claim of a client_credentials access token (not recorded).
+pub const GTY_CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// What tokens are being issued for.
 #[derive(Debug, Clone)]
@@ -76,7 +81,7 @@ pub struct Planned {
     roles: Option<Vec<String>>,
 }
 
-fn lifetime_at(client: &Client, cfg: &Config) -> i64 {
+pub(crate) fn lifetime_at(client: &Client, cfg: &Config) -> i64 {
     client
         .access_token_lifetime_secs
         .unwrap_or(cfg.tokens.access_token_lifetime_secs)
@@ -479,6 +484,109 @@ pub fn verify_access_jwt(
         Some(_) => Err("the token has expired".into()),
         None => Err("the token has no expiry".into()),
     }
+}
+
+/// Whether verified access-token `claims` are of an unrecorded
+/// client_credentials token.
+pub fn is_client_token(claims: &Map<String, Value>) -> bool {
+    claims.get("gty").and_then(Value::as_str) == Some(GTY_CLIENT_CREDENTIALS)
+}
+
+/// The record of an access token whose signature, issuer and expiry were
+/// verified (`claims`): its row, or for a client_credentials token one
+/// made from its claims when the token is still active. `None`: unknown,
+/// or no longer active. The caller checks `revoked_at` of a stored row.
+pub fn access_record(
+    conn: &mut DbConn,
+    claims: &Map<String, Value>,
+    now: UnixTime,
+) -> CoreResult<Option<AccessRow>> {
+    let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    if !is_client_token(claims) {
+        return find_access(conn, jti);
+    }
+    let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
+    let int = |k: &str| claims.get(k).and_then(Value::as_i64);
+    let (Some(client_id), Some(iat), Some(exp)) = (text("client_id"), int("iat"), int("exp")) else {
+        return Ok(None);
+    };
+    if !client_token_active(conn, &client_id, jti, iat, now)? {
+        return Ok(None);
+    }
+    Ok(Some(AccessRow {
+        jti: jti.to_string(),
+        client_id,
+        user_id: None,
+        grant_id: None,
+        sid: None,
+        scope: text("scope").unwrap_or_default(),
+        claims: None,
+        acr: None,
+        created_at: iat,
+        expires_at: exp,
+        revoked_at: None,
+    }))
+}
+
+/// Whether client `client_id`'s token `jti` issued at `iat` is active: the
+/// client exists, the token is not older than its `tokens_not_before` (or
+/// its registration), and the `jti` is not on the deny list. One query.
+pub fn client_token_active(
+    conn: &mut DbConn,
+    client_id: &str,
+    jti: &str,
+    iat: UnixTime,
+    _now: UnixTime,
+) -> CoreResult<bool> {
+    let found: Option<(i64, Option<i64>, Option<String>)> = clients::table
+        .left_join(
+            revoked_tokens::table.on(revoked_tokens::client_id
+                .eq(clients::id)
+                .and(revoked_tokens::jti.eq(jti))),
+        )
+        .filter(clients::id.eq(client_id))
+        .select((
+            clients::created_at,
+            clients::tokens_not_before,
+            revoked_tokens::jti.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match found {
+        Some((created, not_before, revoked)) => {
+            revoked.is_none() && iat >= not_before.unwrap_or(0).max(created)
+        }
+        None => false,
+    })
+}
+
+/// Puts a client_credentials token on the deny list until it expires.
+/// `true` when it was not there yet.
+pub fn deny_client_token(
+    conn: &mut DbConn,
+    client_id: &str,
+    jti: &str,
+    expires_at: UnixTime,
+    now: UnixTime,
+) -> CoreResult<bool> {
+    let listed: i64 = revoked_tokens::table
+        .filter(revoked_tokens::jti.eq(jti))
+        .count()
+        .get_result(conn)?;
+    if listed > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(revoked_tokens::table)
+        .values((
+            revoked_tokens::jti.eq(jti),
+            revoked_tokens::client_id.eq(client_id),
+            revoked_tokens::revoked_at.eq(now),
+            revoked_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// Parses a stored `amr` list.

@@ -20,6 +20,11 @@ pub fn userinfo(o: Oidc<'_>, token: &str, now: UnixTime) -> OAuthResult<Map<Stri
         .get("jti")
         .and_then(Value::as_str)
         .ok_or_else(|| OAuthError::invalid_token("the token has no identifier"))?;
+    if tokens::is_client_token(&jwt) {
+        return Err(OAuthError::invalid_token(
+            "the token does not belong to an active user",
+        ));
+    }
     // One query: the token record and its user.
     let found: Option<(AccessRow, Option<User>)> = access_tokens::table
         .left_join(users::table)

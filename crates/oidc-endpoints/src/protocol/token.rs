@@ -2,8 +2,8 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use core_auth::oidc::grant::{authorization_code, client_credentials, refresh_token};
-use core_auth::oidc::{ErrorCode, OAuthError};
+use core_auth::oidc::grant::{self, Ready};
+use core_auth::oidc::OAuthError;
 use web_kit::context::AppContext;
 
 use super::client_auth;
@@ -17,32 +17,29 @@ pub async fn token(
     state: web::Data<ProtocolState>,
     FormParams(p): FormParams,
 ) -> Result<HttpResponse, OAuthJson> {
-    let grant_type = p.get("grant_type").cloned().unwrap_or_default();
-    let grant = grant_type.clone();
+    let grant = p.get("grant_type").cloned().unwrap_or_default();
     let now = ctx.now();
     let meta = web_kit::auditing::meta(&req, None);
     let params = p.clone();
-    let response = client_auth::authenticate_then(
+    // Checked (and, for client_credentials, signed) on the blocking pool;
+    // written in this node's group commit; signed after it committed.
+    let write = client_auth::authenticate_then(
         &ctx,
         &state.client_jwks,
         &req,
         &params,
         true,
-        move |ctx, client| {
-            let o = ctx.oidc();
-            match grant_type.as_str() {
-                "authorization_code" => authorization_code::exchange(o, &client, &p, &meta, now),
-                "refresh_token" => refresh_token::exchange(o, &client, &p, &meta, now),
-                "client_credentials" => client_credentials::exchange(o, &client, &p, &meta, now),
-                "" => Err(OAuthError::invalid_request("grant_type is required")),
-                other => Err(OAuthError::new(
-                    ErrorCode::UnsupportedGrantType,
-                    format!("grant_type {other} is not supported"),
-                )),
-            }
-        },
+        move |ctx, client| grant::prepare(ctx.oidc(), &client, &p, &meta, now),
     )
     .await?;
+    let ready = ctx.write(write).await.map_err(OAuthError::from)??;
+    let response = match ready {
+        Ready::Signed(r) => r,
+        planned => {
+            ctx.run(move |ctx| planned.finish(&ctx.keys, &ctx.config))
+                .await?
+        }
+    };
     ctx.metrics.token_issued(&grant);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

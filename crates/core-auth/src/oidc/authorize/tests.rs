@@ -26,6 +26,7 @@ fn client(public: bool) -> Client {
         refresh_token_absolute_secs: None,
         resource_server_audiences: vec![],
         id_token_signed_response_alg: crate::keys::Algorithm::DEFAULT,
+        tokens_not_before: 0,
         created_at: 0,
         updated_at: 0,
     }

@@ -10,12 +10,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::{param, Params};
+use super::{param, Params, Ready, Write};
 use crate::actor::Actor;
 use crate::audit::{self, Event};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
-use crate::db::write_tx;
+use crate::config::Config;
+use crate::db::DbConn;
+use crate::error::CoreResult;
 use crate::oidc::codes;
 use crate::oidc::error::{OAuthError, OAuthResult};
 use crate::oidc::scopes::ScopeSet;
@@ -36,26 +38,30 @@ fn verifier_well_formed(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
 }
 
-pub fn exchange(
-    o: Oidc<'_>,
+/// Checks the request's form; the write redeems the code (or detects its
+/// replay) and plans the tokens.
+pub fn prepare(
+    _o: Oidc<'_>,
     client: &Client,
     p: &Params,
     meta: &Actor,
     now: UnixTime,
-) -> OAuthResult<TokenResponse> {
+) -> OAuthResult<Write> {
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the authorization_code grant",
         ));
     }
-    let code = param(p, "code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let redirect_uri = param(p, "redirect_uri");
-    let verifier = param(p, "code_verifier");
-    let mut conn = o.pool.get()?;
-    let outcome = write_tx(
-        &mut conn,
-        |c| -> OAuthResult<OAuthResult<tokens::Planned>> {
-            let Some(row) = codes::find(c, code)? else {
+    let code = param(p, "code")
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?
+        .to_string();
+    let redirect_uri = param(p, "redirect_uri").map(str::to_string);
+    let verifier = param(p, "code_verifier").map(str::to_string);
+    let client = client.clone();
+    let meta = meta.clone();
+    Ok(Box::new(
+        move |c: &mut DbConn, cfg: &Config| -> CoreResult<OAuthResult<Ready>> {
+            let Some(row) = codes::find(c, &code)? else {
                 return Ok(Err(OAuthError::invalid_grant(
                     "the authorization code is invalid",
                 )));
@@ -69,7 +75,7 @@ pub fn exchange(
                 let revoked = tokens::revoke_family(c, &row.family_id, now)?;
                 audit::record(
                     c,
-                    meta,
+                    &meta,
                     Event::failure(EventKind::CodeReplayed)
                         .subject(&row.user_id)
                         .client(&client.client_id)
@@ -85,8 +91,8 @@ pub fn exchange(
                     "the authorization code has expired",
                 )));
             }
-            let redirect_ok = match redirect_uri {
-                Some(u) => u == row.redirect_uri,
+            let redirect_ok = match &redirect_uri {
+                Some(u) => *u == row.redirect_uri,
                 None => !row.redirect_uri_given,
             };
             if !redirect_ok {
@@ -94,7 +100,7 @@ pub fn exchange(
                     "redirect_uri does not match the one in the authorization request",
                 )));
             }
-            match (&row.code_challenge, verifier) {
+            match (&row.code_challenge, verifier.as_deref()) {
                 (Some(challenge), Some(v)) => {
                     if !verifier_well_formed(v) || !pkce_matches(v, challenge) {
                         return Ok(Err(OAuthError::invalid_grant(
@@ -118,7 +124,7 @@ pub fn exchange(
                 )));
             };
             let scope = ScopeSet::parse(&row.scope);
-            let refresh = tokens::refresh_policy(client, &scope);
+            let refresh = tokens::refresh_policy(&client, &scope);
             let grant = GrantContext {
                 client: client.clone(),
                 user: Some(user),
@@ -135,7 +141,7 @@ pub fn exchange(
             };
             audit::record(
                 c,
-                meta,
+                &meta,
                 Event::success(EventKind::TokenIssued)
                     .subject(&row.user_id)
                     .client(&client.client_id)
@@ -144,12 +150,20 @@ pub fn exchange(
                     .with("refresh_token", refresh.is_some()),
                 now,
             )?;
-            Ok(Ok(tokens::plan(c, o.config, grant, refresh, now)?))
+            Ok(Ok(Ready::Planned(tokens::plan(c, cfg, grant, refresh, now)?)))
         },
-    )?;
-    drop(conn);
-    let planned = outcome?;
-    Ok(tokens::sign(o.keys, o.config, planned)?)
+    ))
+}
+
+/// The whole grant on one connection.
+pub fn exchange(
+    o: Oidc<'_>,
+    client: &Client,
+    p: &Params,
+    meta: &Actor,
+    now: UnixTime,
+) -> OAuthResult<TokenResponse> {
+    super::run_now(o, prepare(o, client, p, meta, now)?)
 }
 
 #[cfg(test)]

@@ -9,25 +9,29 @@
 use crate::audit::EventKind;
 use serde_json::Value;
 
-use super::{param, Params};
+use super::{param, Params, Ready, Write};
 use crate::actor::Actor;
 use crate::audit::{self, Event};
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
-use crate::db::write_tx;
+use crate::config::Config;
+use crate::db::DbConn;
+use crate::error::CoreResult;
 use crate::oidc::error::{OAuthError, OAuthResult};
 use crate::oidc::scopes::ScopeSet;
 use crate::oidc::tokens::{self, GrantContext, TokenResponse, RT_TYP};
 use crate::oidc::Oidc;
 use crate::users;
 
-pub fn exchange(
+/// Checks the presented token's signature and claims; the write rotates it
+/// (or detects its reuse) and plans the new tokens.
+pub fn prepare(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
     meta: &Actor,
     now: UnixTime,
-) -> OAuthResult<TokenResponse> {
+) -> OAuthResult<Write> {
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the refresh_token grant",
@@ -64,10 +68,10 @@ pub fn exchange(
         None => None,
     };
 
-    let mut conn = o.pool.get()?;
-    let outcome = write_tx(
-        &mut conn,
-        |c| -> OAuthResult<OAuthResult<tokens::Planned>> {
+    let client = client.clone();
+    let meta = meta.clone();
+    Ok(Box::new(
+        move |c: &mut DbConn, cfg: &Config| -> CoreResult<OAuthResult<Ready>> {
             let Some(row) = tokens::find_refresh(c, &jti)? else {
                 return Ok(Err(OAuthError::invalid_grant(
                     "the refresh token is invalid",
@@ -93,7 +97,7 @@ pub fn exchange(
                 // Not an offline grant: it ends with the browser session.
                 let alive = match &row.sid {
                     Some(sid) => {
-                        crate::sessions::is_alive(c, sid, now, (&o.config.session).into())?
+                        crate::sessions::is_alive(c, sid, now, (&cfg.session).into())?
                     }
                     None => false,
                 };
@@ -120,7 +124,7 @@ pub fn exchange(
                 let revoked = tokens::revoke_family(c, &row.family_id, now)?;
                 audit::record(
                     c,
-                    meta,
+                    &meta,
                     Event::failure(EventKind::RefreshReuseDetected)
                         .subject(&row.user_id)
                         .client(&client.client_id)
@@ -153,26 +157,35 @@ pub fn exchange(
             };
             audit::record(
                 c,
-                meta,
+                &meta,
                 Event::success(EventKind::TokenRefreshed)
                     .subject(&row.user_id)
                     .client(&client.client_id)
                     .with("scope", scope_for_audit.clone()),
                 now,
             )?;
-            Ok(Ok(tokens::plan(
+            Ok(Ok(Ready::Planned(tokens::plan(
                 c,
-                o.config,
+                cfg,
                 grant,
                 Some(row.offline),
                 now,
-            )?))
+            )?)))
         },
-    )?;
-    drop(conn);
-    let planned = outcome?;
-    Ok(tokens::sign(o.keys, o.config, planned)?)
+    ))
 }
+
+/// The whole grant on one connection.
+pub fn exchange(
+    o: Oidc<'_>,
+    client: &Client,
+    p: &Params,
+    meta: &Actor,
+    now: UnixTime,
+) -> OAuthResult<TokenResponse> {
+    super::run_now(o, prepare(o, client, p, meta, now)?)
+}
+
 
 fn mark_used(
     c: &mut crate::db::DbConn,

@@ -150,5 +150,6 @@ async fn revoking_a_refresh_token_ends_its_family() {
 
 mod claims;
 mod client_auth;
+mod client_tokens;
 mod introspection;
 mod keys_and_discovery;
