@@ -477,10 +477,12 @@ fn cost(cpu: &Value, units: f64, cores: f64) -> Value {
     }
     let server_us = server * secs / units * 1e6;
     let gen_us = gen * secs / units * 1e6;
+    let switches = f(cpu, &["server_context_switches"]).map(|n| (n / units * 100.0).round() / 100.0);
     json!({
         "server_cpu_us": round1(server_us),
         "loadgen_cpu_us": round1(gen_us),
         "cpu_bound_estimate_per_sec": round1(cores * 1e6 / (server_us + gen_us)),
+        "server_context_switches_per_unit": switches,
     })
 }
 
@@ -495,8 +497,11 @@ fn cpu_cells(cpu: &Value, cost: &Value, unit: &str) -> String {
         (Some(s), Some(g), Some(o)) => format!("{s:.2} / {g:.2} / {o:.2}"),
         _ => String::new(),
     };
+    let switches = f(cost, &["server_context_switches_per_unit"])
+        .map(|n| format!(", {n:.1} context switches"))
+        .unwrap_or_default();
     let per_unit = f(cost, &["server_cpu_us"])
-        .map(|us| format!("{} µs", fmt_ms(Some(us))))
+        .map(|us| format!("{} µs{switches}", fmt_ms(Some(us))))
         .unwrap_or_default();
     let estimate = f(cost, &["cpu_bound_estimate_per_sec"])
         .map(|r| format!("{} {unit}", fmt_num(Some(r))))

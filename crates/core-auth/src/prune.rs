@@ -51,6 +51,31 @@ pub struct Horizons {
     pub outbox_keep: i64,
 }
 
+impl Horizons {
+    /// What the configuration keeps.
+    pub fn from_config(cfg: &crate::config::Config) -> Horizons {
+        Horizons {
+            sessions: Timeouts::from(&cfg.session),
+            audit_retention_days: cfg.audit.retention_days,
+            throttle_window: cfg
+                .throttle
+                .sign_in_window_secs
+                .max(cfg.throttle.reset_window_secs),
+            outbox_keep: cfg.prune.outbox_keep_secs,
+        }
+    }
+}
+
+impl Limits {
+    /// `[prune]`'s batch size and batches per run.
+    pub fn from_config(cfg: &crate::config::Config) -> Limits {
+        Limits {
+            batch: cfg.prune.batch_size.max(1),
+            max_batches: cfg.prune.max_batches.max(1),
+        }
+    }
+}
+
 /// Deletes in batches of `limits.batch` until a batch comes back short or
 /// `limits.max_batches` ran; `one` deletes one batch and says how many.
 fn drain(limits: Limits, mut one: impl FnMut(i64) -> CoreResult<usize>) -> CoreResult<usize> {
@@ -191,5 +216,53 @@ pub fn run(conn: &mut DbConn, now: UnixTime, h: Horizons, limits: Limits) -> Cor
         "throttles",
         crate::throttle::prune(conn, now, h.throttle_window)?,
     ));
+    if r.total() > 0 {
+        give_back_space(conn, limits)?;
+    }
     Ok(r)
+}
+
+/// On SQLite, returns the pages the deletes freed to the file system, a
+/// bounded number per statement (`PRAGMA incremental_vacuum`), so the file
+/// shrinks back after a backlog drained. Only databases created with
+/// `auto_vacuum = INCREMENTAL` (every database this version creates) can;
+/// on older ones SQLite reuses the free pages for new rows instead.
+/// PostgreSQL's autovacuum makes deleted rows' space reusable on its own.
+/// Returns the pages given back.
+pub fn give_back_space(conn: &mut DbConn, limits: Limits) -> CoreResult<i64> {
+    #[derive(QueryableByName)]
+    struct Pages {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(0);
+    };
+    let free = |c: &mut diesel::SqliteConnection| -> CoreResult<i64> {
+        let p: Pages = diesel::sql_query("SELECT freelist_count AS n FROM pragma_freelist_count")
+            .get_result(c)?;
+        Ok(p.n)
+    };
+    let mode: Pages = diesel::sql_query("SELECT auto_vacuum AS n FROM pragma_auto_vacuum")
+        .get_result(c)?;
+    if mode.n != 2 {
+        return Ok(0);
+    }
+    let mut given = 0;
+    // A statement frees at most `batch` pages (4 MB at the default 1000
+    // and 4 KB pages): the write lock is held as briefly as a delete's.
+    for _ in 0..limits.max_batches {
+        let before = free(c)?;
+        if before == 0 {
+            break;
+        }
+        diesel::sql_query(format!("PRAGMA incremental_vacuum({})", limits.batch.max(1)))
+            .execute(c)?;
+        let after = free(c)?;
+        given += before - after;
+        if after >= before {
+            break;
+        }
+    }
+    Ok(given)
 }

@@ -66,6 +66,10 @@ pub enum Command {
     Groups(crate::cli_admin::GroupsCommand),
     /// Read the security audit log, newest first, as JSON lines.
     Audit(crate::cli_admin::AuditArgs),
+    /// Delete expired rows now, run after run (each in bounded batches, as
+    /// the server's background job does) until nothing is left to delete.
+    /// Prints what each table lost, as JSON.
+    Prune,
     /// Copy the SQLite database to FILE while the server runs (and the
     /// key-encryption key beside it, when it is a file).
     Backup { file: PathBuf },
@@ -192,7 +196,31 @@ pub fn run(cli: Cli) -> Result<(), UserError> {
         Command::Groups(cmd) => crate::cli_admin::groups_command(cfg, cmd),
         Command::Audit(args) => crate::cli_admin::audit_command(cfg, args),
         Command::Backup { file } => crate::backup::run(&cfg, &file),
+        Command::Prune => prune_command(cfg),
     }
+}
+
+fn prune_command(cfg: Config) -> Result<(), UserError> {
+    let pool = bootstrap::open_database(&cfg)?;
+    let mut conn = pool.get().map_err(core_auth::CoreError::from)?;
+    let horizons = core_auth::prune::Horizons::from_config(&cfg);
+    let limits = core_auth::prune::Limits::from_config(&cfg);
+    let mut total: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut runs = 0u64;
+    loop {
+        let now = SystemClock.now();
+        let report = core_auth::prune::run(&mut conn, now, horizons, limits)?;
+        runs += 1;
+        for (table, n) in &report.0 {
+            *total.entry(table).or_default() += n;
+        }
+        if report.total() == 0 {
+            break;
+        }
+    }
+    let out = serde_json::json!({ "runs": runs, "deleted": total });
+    println!("{out}");
+    Ok(())
 }
 
 fn users_command(cfg: Config, cmd: UsersCommand) -> Result<(), UserError> {

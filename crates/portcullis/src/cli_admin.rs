@@ -289,6 +289,13 @@ pub struct AuditArgs {
     /// Only rows about (or by) this user id.
     #[arg(long)]
     pub user: Option<String>,
+    /// The client_credentials issuance counters (per client, minute and
+    /// scope) instead of the event rows.
+    #[arg(long, conflicts_with_all = ["event", "user"])]
+    pub issuance: bool,
+    /// With --issuance: only this client's counters.
+    #[arg(long, requires = "issuance")]
+    pub client: Option<String>,
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
 }
@@ -304,6 +311,20 @@ pub fn audit_command(cfg: Config, a: AuditArgs) -> Result<(), UserError> {
     }
     let pool = bootstrap::open_database(&cfg)?;
     let mut conn = pool.get().map_err(CoreError::from)?;
+    if a.issuance {
+        let rows = core_auth::oidc::grant::client_credentials::issued(
+            &mut conn,
+            a.client.as_deref(),
+            a.limit.clamp(1, 10_000),
+        )?;
+        for row in rows {
+            println!(
+                "{}",
+                serde_json::to_string(&row).map_err(|e| UserError(e.to_string()))?
+            );
+        }
+        return Ok(());
+    }
     let f = audit::Filter {
         event: a.event,
         user_id: a.user,

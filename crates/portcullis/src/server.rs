@@ -223,20 +223,8 @@ pub fn spawn_jobs(ctx: AppContext, stop: Stop) -> Vec<tokio::task::JoinHandle<()
                 _ = stop_prune.changed() => break,
             }
             prune.limits.prune();
-            let cfg = &prune.config;
-            let horizons = core_auth::prune::Horizons {
-                sessions: prune.session_timeouts(),
-                audit_retention_days: cfg.audit.retention_days,
-                throttle_window: cfg
-                    .throttle
-                    .sign_in_window_secs
-                    .max(cfg.throttle.reset_window_secs),
-                outbox_keep: cfg.prune.outbox_keep_secs,
-            };
-            let limits = core_auth::prune::Limits {
-                batch: cfg.prune.batch_size.max(1),
-                max_batches: cfg.prune.max_batches.max(1),
-            };
+            let horizons = core_auth::prune::Horizons::from_config(&prune.config);
+            let limits = core_auth::prune::Limits::from_config(&prune.config);
             let now = prune.now();
             match prune
                 .db(move |c| core_auth::prune::run(c, now, horizons, limits))

@@ -126,3 +126,28 @@ pub fn exchange(
 ) -> OAuthResult<TokenResponse> {
     super::run_now(o, prepare(o, client, p, meta, now)?)
 }
+
+/// One issuance counter: how many tokens `client_id` got for `scope` in
+/// the minute starting at `minute`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, diesel::Queryable)]
+pub struct Issued {
+    pub client_id: String,
+    pub minute: UnixTime,
+    pub scope: String,
+    pub count: i64,
+}
+
+/// The newest issuance counters (of `client_id` when given), newest first.
+pub fn issued(c: &mut DbConn, client_id: Option<&str>, limit: i64) -> CoreResult<Vec<Issued>> {
+    use crate::db::schema::token_issuance as t;
+    use diesel::prelude::*;
+    let mut q = t::table
+        .select((t::client_id, t::minute, t::scope, t::count))
+        .order((t::minute.desc(), t::client_id, t::scope))
+        .limit(limit)
+        .into_boxed();
+    if let Some(id) = client_id {
+        q = q.filter(t::client_id.eq(id.to_string()));
+    }
+    Ok(q.load(c)?)
+}

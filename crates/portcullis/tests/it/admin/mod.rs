@@ -7,7 +7,7 @@ mod api_users;
 mod browser;
 mod cli_admin;
 mod console;
-mod faces;
+pub mod faces;
 mod mfa;
 mod openapi;
 mod providers;

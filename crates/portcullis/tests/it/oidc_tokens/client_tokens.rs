@@ -108,6 +108,21 @@ async fn an_unrecorded_token_introspects_as_before_and_its_issuance_is_counted()
     };
     assert_eq!(sum("reports:read"), 1, "{counted:?}");
     assert_eq!(sum("reports:read reports:write"), 2, "{counted:?}");
+
+    // The command line lists them.
+    let out = crate::admin::faces::cli(
+        &srv,
+        &["audit", "--issuance", "--client", &svc.client_id],
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let total: i64 = listed.iter().map(|v| v["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 3, "{listed:?}");
+    assert!(listed.iter().all(|v| v["client_id"] == svc.client_id.as_str()));
 }
 
 #[actix_web::test]
