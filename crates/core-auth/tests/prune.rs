@@ -61,3 +61,39 @@ fn a_backlog_drains_in_bounded_batches_and_live_rows_stay() {
     let third = prune::run(&mut c, now, horizons(&env), limits).unwrap();
     assert_eq!(third.total(), 0);
 }
+
+#[test]
+fn pruning_leaves_every_live_token_working_and_reuse_still_detected() {
+    use core_auth::oidc::{introspect, userinfo};
+    use support::oidc;
+    let env = Env::new();
+    let user = env.user("live@example.com", &[]);
+    let app = oidc::client(&env, false);
+    let code = oidc::code(&env, &app, &user, "openid offline_access", "sid-live");
+    let t1 = oidc::redeem(&env, &app, &code).unwrap();
+    // t1's access token expires; a refresh gives live ones.
+    env.advance(env.config.tokens.access_token_lifetime_secs + 10);
+    let t2 = oidc::refresh(&env, &app, t1.refresh_token.as_deref().unwrap()).unwrap();
+    let limits = Limits {
+        batch: 1,
+        max_batches: 1000,
+    };
+    let report = prune::run(&mut env.conn(), env.now(), horizons(&env), limits).unwrap();
+    let of = |t: &str| report.0.iter().find(|(n, _)| *n == t).unwrap().1;
+    assert_eq!(of("access_tokens"), 1, "t1's expired access token: {report:?}");
+    assert_eq!(of("refresh_tokens"), 0, "the family lives on");
+    let now = env.now();
+    let v = introspect::introspect(env.core().oidc(), &app, &t2.access_token, None, now).unwrap();
+    assert_eq!(v["active"], true, "{v}");
+    assert!(userinfo::userinfo(env.core().oidc(), &t2.access_token, now).is_ok());
+    // The rotated refresh token's record was kept: presenting it again is
+    // still reuse, and revokes the family.
+    oidc::refused(
+        oidc::refresh(&env, &app, t1.refresh_token.as_deref().unwrap()),
+        "already used",
+    );
+    oidc::refused(
+        oidc::refresh(&env, &app, t2.refresh_token.as_deref().unwrap()),
+        "revoked",
+    );
+}

@@ -19,6 +19,9 @@ struct Tally {
     jtis: Vec<String>,
     /// Accounts the server said it registered.
     emails: Vec<String>,
+    /// (new refresh token's jti, new access token's jti) of every refresh
+    /// the server answered 200 (group-committed rotations).
+    refreshed: Vec<(String, String)>,
     slowest: Duration,
 }
 
@@ -34,19 +37,58 @@ fn jti(token: &str) -> String {
     v["jti"].as_str().unwrap_or_default().to_string()
 }
 
+/// A web client and one offline refresh token per load worker.
+struct Chains {
+    client: (String, String),
+    tokens: Vec<String>,
+}
+
+/// Signs a user in through `c` and gets `n` offline refresh tokens.
+async fn chains(c: &Cluster, n: usize) -> Chains {
+    c.create_user("chains@example.com");
+    let client = c.web_client();
+    let b = browser();
+    let r = sign_in(&b, c.url(), "chains@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 303, "sign-in");
+    let mut tokens = Vec::new();
+    for _ in 0..n {
+        let (code, verifier, _) = authorize(&b, c.url(), &client.0, "openid offline_access").await;
+        let (status, t) = token(
+            c.url(),
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.com/cb"),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{t}");
+        tokens.push(t["refresh_token"].as_str().unwrap().to_string());
+    }
+    Chains { client, tokens }
+}
+
 /// Runs `workers` loops against `base` until `stop`: client_credentials
-/// tokens and registrations, alternating.
+/// tokens, registrations and (with `chains`) refreshes, in turn. A worker
+/// whose refresh failed (its node died mid-request) stops refreshing: the
+/// rotation may have committed without its answer.
 async fn load(
     base: String,
     svc: (String, String),
     workers: usize,
     until: Instant,
     tally: Arc<Mutex<Tally>>,
+    chains: Option<Chains>,
 ) {
     let start = Instant::now();
     let mut tasks = Vec::new();
+    let web = chains.as_ref().map(|c| c.client.clone());
     for w in 0..workers {
         let (base, svc, tally) = (base.clone(), svc.clone(), tally.clone());
+        let web = web.clone();
+        let mut chain = chains.as_ref().and_then(|c| c.tokens.get(w).cloned());
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
@@ -56,6 +98,33 @@ async fn load(
             while Instant::now() < until {
                 i += 1;
                 let t0 = Instant::now();
+                if let (Some(rt), Some(web), true) = (chain.clone(), &web, i % 3 == 0) {
+                    let r = http
+                        .post(format!("{base}/token"))
+                        .basic_auth(&web.0, Some(&web.1))
+                        .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+                        .send()
+                        .await;
+                    let (status, v) = match r {
+                        Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+                        Err(_) => (0, Value::Null),
+                    };
+                    let mut t = tally.lock().unwrap();
+                    t.slowest = t.slowest.max(t0.elapsed());
+                    match v["refresh_token"].as_str() {
+                        Some(next) if status == 200 => {
+                            t.ok += 1;
+                            let at = v["access_token"].as_str().unwrap_or_default();
+                            t.refreshed.push((jti(next), jti(at)));
+                            chain = Some(next.to_string());
+                        }
+                        _ => {
+                            t.failures.push((start.elapsed(), status));
+                            chain = None;
+                        }
+                    }
+                    continue;
+                }
                 let (status, jti_or_email) = if i.is_multiple_of(2) {
                     match http
                         .post(format!("{base}/token"))
@@ -148,7 +217,8 @@ async fn assert_committed(c: &Cluster, t: &Tally) {
     )
     .unwrap();
     let emails = t.emails.clone();
-    let (issued, missing_users) = tokio::task::spawn_blocking(move || {
+    let refreshed = t.refreshed.clone();
+    let (issued, missing_users, missing_rotations) = tokio::task::spawn_blocking(move || {
         use diesel::prelude::*;
         let mut conn = pool.get().unwrap();
         // client_credentials tokens have no row each: their issuance
@@ -168,7 +238,17 @@ async fn assert_committed(c: &Cluster, t: &Tally) {
                 mu += 1;
             }
         }
-        (issued, mu)
+        // Every rotation answered 200: its new refresh token and access
+        // token are recorded.
+        let mut mr = 0;
+        for (rt, at) in &refreshed {
+            let rt_row = core_auth::oidc::tokens::find_refresh(&mut conn, rt).unwrap();
+            let at_row = core_auth::oidc::tokens::find_access(&mut conn, at).unwrap();
+            if rt_row.is_none() || at_row.is_none() {
+                mr += 1;
+            }
+        }
+        (issued, mu, mr)
     })
     .await
     .unwrap();
@@ -178,6 +258,7 @@ async fn assert_committed(c: &Cluster, t: &Tally) {
         t.jtis.len()
     );
     assert_eq!(missing_users, 0, "acknowledged registrations missing");
+    assert_eq!(missing_rotations, 0, "acknowledged refreshes missing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,6 +268,7 @@ async fn kill_9_of_one_node_under_load_the_other_serves_and_nothing_committed_is
     }
     let mut c = Cluster::start(2, true, false);
     let svc = service_client(&c);
+    let chains = chains(&c, 4).await;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let start = Instant::now();
     let loader = tokio::spawn(load(
@@ -195,6 +277,7 @@ async fn kill_9_of_one_node_under_load_the_other_serves_and_nothing_committed_is
         4,
         start + Duration::from_secs(6),
         tally.clone(),
+        Some(chains),
     ));
     tokio::time::sleep(Duration::from_secs(2)).await;
     c.nodes[1].kill9();
@@ -218,8 +301,9 @@ async fn kill_9_of_one_node_under_load_the_other_serves_and_nothing_committed_is
     ));
     assert_committed(&c, &t).await;
     checked(&format!(
-        "all {} acknowledged tokens are in the issuance audit and {} registrations in the database",
+        "all {} acknowledged tokens are in the issuance audit, {} refreshes' new tokens and {} registrations in the database",
         t.jtis.len(),
+        t.refreshed.len(),
         t.emails.len()
     ));
 }
@@ -232,6 +316,7 @@ async fn sqlite_node_killed_under_load_then_restarted_loses_no_committed_write()
     }
     let mut c = Cluster::start(1, false, false);
     let svc = service_client(&c);
+    let chains = chains(&c, 3).await;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let start = Instant::now();
     let loader = tokio::spawn(load(
@@ -240,6 +325,7 @@ async fn sqlite_node_killed_under_load_then_restarted_loses_no_committed_write()
         3,
         start + Duration::from_secs(5),
         tally.clone(),
+        Some(chains),
     ));
     tokio::time::sleep(Duration::from_secs(3)).await;
     c.nodes[0].kill9();
@@ -260,8 +346,9 @@ async fn sqlite_node_killed_under_load_then_restarted_loses_no_committed_write()
         .unwrap();
     assert_eq!(r.status(), 200);
     checked(&format!(
-        "SQLite node killed -9 under load and restarted: all {} acknowledged writes present",
-        t.jtis.len() + t.emails.len()
+        "SQLite node killed -9 under load and restarted: all {} acknowledged writes present ({} refreshes)",
+        t.jtis.len() + t.emails.len() + t.refreshed.len(),
+        t.refreshed.len()
     ));
 }
 

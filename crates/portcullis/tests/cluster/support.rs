@@ -6,6 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::Digest;
+
 use testkit::cluster::{free_port, Nginx, Node};
 use testkit::mail::SmtpServer;
 use testkit::TestDb;
@@ -232,4 +236,53 @@ pub async fn sign_in(
         .send()
         .await
         .unwrap()
+}
+
+pub fn pkce() -> (String, String) {
+    let verifier = core_auth::secret::random_token().into_inner();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Runs /authorize through `base` for a signed-in browser; returns the code
+/// and which node issued it.
+pub async fn authorize(
+    b: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+    scope: &str,
+) -> (String, String, String) {
+    let (verifier, challenge) = pkce();
+    let mut u = url::Url::parse(&format!("{base}/authorize")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", "https://app.example.com/cb")
+        .append_pair("scope", scope)
+        .append_pair("state", "s")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let r = b.get(u.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 303, "authorize: {:?}", r.text().await);
+    let node = upstream(&r);
+    let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    (code, verifier, node)
+}
+
+pub async fn token(base: &str, client: &(String, String), form: &[(&str, &str)]) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
