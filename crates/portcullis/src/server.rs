@@ -66,16 +66,6 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
             .unwrap_or(2),
         n => n,
     };
-    // Blocking work sized to the cores, spread over the workers (each
-    // worker has its own pool): a few threads that keep the cores busy,
-    // not dozens taking turns.
-    let blocking_total = match ctx.config.blocking_threads {
-        0 => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
-        n => n,
-    };
-    let blocking_per_worker = blocking_total.div_ceil(workers).max(1);
     let metrics_listener = bind_metrics(&ctx)?;
     let tls = match ctx.config.tls.enabled() {
         true => Some(crate::tls::server_config(&ctx.config.tls)?),
@@ -133,7 +123,6 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> CoreResult<Server> {
             .wrap(from_fn(request_log))
     })
     .workers(workers)
-    .worker_max_blocking_threads(blocking_per_worker)
     .shutdown_timeout(10);
     let bind_err = |e: std::io::Error| core_auth::CoreError::Config(format!("bind: {e}"));
     let mut server = match tls {

@@ -39,6 +39,10 @@ pub struct AppContext {
     /// This node's group commit (the token endpoint's writes); `None` only
     /// when its thread could not start, and then writes commit one by one.
     pub commit: Option<GroupCommit>,
+    /// The protocol endpoints' compute pool: one thread per core
+    /// (`blocking_threads`) for signatures and the reads beside them.
+    /// `None` only when it could not start (the blocking pool serves).
+    pub compute: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl AppContext {
@@ -60,6 +64,23 @@ impl AppContext {
                 None
             }
         };
+        let threads = match config.blocking_threads {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            n => n,
+        };
+        let compute = match rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("compute-{i}"))
+            .build()
+        {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                tracing::error!("compute pool: {e}; the blocking pool serves instead");
+                None
+            }
+        };
         Self {
             pool,
             config: Arc::new(config),
@@ -71,6 +92,7 @@ impl AppContext {
             trusted_proxies,
             in_flight,
             commit,
+            compute,
         }
     }
 
@@ -119,6 +141,33 @@ impl AppContext {
             f(&mut conn)
         })
         .await
+    }
+
+    /// Runs `f` on the compute pool: CPU work of the protocol endpoints
+    /// (signatures, verifications, the short reads beside them) on one
+    /// thread per core, so that a burst of token requests keeps the cores
+    /// busy without dozens of threads taking turns. Never for work that
+    /// waits (bcrypt, mail, HTTP): that stays on the blocking pool.
+    pub async fn compute<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&AppContext) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<CoreError> + Send + 'static,
+    {
+        let Some(pool) = &self.compute else {
+            return self.run(f).await;
+        };
+        let ctx = self.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        pool.spawn(move || {
+            let _ = tx.send(f(&ctx));
+        });
+        match rx.await {
+            Ok(r) => r,
+            Err(_) => Err(E::from(CoreError::Unavailable(
+                "the compute task did not finish".into(),
+            ))),
+        }
     }
 
     /// Runs `f` inside a transaction of this node's group commit and

@@ -58,9 +58,11 @@ pub struct Config {
     pub max_requests_per_ip: u32,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
-    /// Threads for blocking work (database reads, signatures) across all
-    /// workers; 0 means one per CPU core. bcrypt has its own threads and
-    /// the token endpoint's writes their group-commit thread.
+    /// Threads of the protocol endpoints' compute pool (signatures and the
+    /// database reads beside them, for /token, /userinfo, /introspect,
+    /// /revoke); 0 means one per CPU core. bcrypt has its own threads, the
+    /// token endpoint's writes their group-commit thread, and pages keep
+    /// the blocking pool.
     pub blocking_threads: usize,
     /// Upstream identity providers people can sign in with (`[[upstream]]`
     /// tables; see `federation::provider`). Empty by default.

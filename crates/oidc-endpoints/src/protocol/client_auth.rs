@@ -201,12 +201,12 @@ where
     let presented = extract(req, p)?;
     if matches!(presented, Presented::Assertion { .. }) {
         let client = authenticate(ctx, jwks_cache, req, p, allow_public).await?;
-        return Ok(ctx.run(move |ctx| f(ctx, client)).await?);
+        return Ok(ctx.compute(move |ctx| f(ctx, client)).await?);
     }
     let client_id = presented.client_id()?;
     let now = ctx.now();
     Ok(ctx
-        .run(move |ctx| {
+        .compute(move |ctx| {
             let client = {
                 let mut conn = ctx.pool.get().map_err(OAuthError::from)?;
                 let client = clients::find(&mut conn, &client_id).map_err(OAuthError::from)?;

@@ -36,7 +36,7 @@ pub async fn token(
     let response = match ready {
         Ready::Signed(r) => r,
         planned => {
-            ctx.run(move |ctx| planned.finish(&ctx.keys, &ctx.config))
+            ctx.compute(move |ctx| planned.finish(&ctx.keys, &ctx.config))
                 .await?
         }
     };

@@ -75,7 +75,7 @@ pub async fn userinfo(
     };
     let now = ctx.now();
     let claims = ctx
-        .run(move |ctx| core_userinfo::userinfo(ctx.oidc(), &token, now))
+        .compute(move |ctx| core_userinfo::userinfo(ctx.oidc(), &token, now))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
-use sha2::Digest;
 use testkit::cluster::cluster_available;
 
 use crate::support::*;
