@@ -169,6 +169,7 @@ fn spec_from(f: &Fields) -> Result<ClientSpec, ValidationErrors> {
             .map(String::from)
             .collect(),
         id_token_signed_response_alg: f.get("id_token_signed_response_alg").to_string(),
+        require_pushed_authorization_requests: f.checked("require_par"),
     };
     if v.is_empty() {
         Ok(spec)

@@ -13,7 +13,9 @@ use crate::secret::{ct_eq, random_token, sha256_hex, Secret};
 mod validate;
 
 use validate::validate;
-pub use validate::{redirect_uri_problem, SIGNING_ALG_FIELD};
+pub use validate::{
+    is_private_use_scheme, native_redirect_uri_problem, redirect_uri_problem, SIGNING_ALG_FIELD,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,6 +99,7 @@ struct ClientRow {
     resource_server_audiences: String,
     id_token_signed_response_alg: String,
     tokens_not_before: Option<i64>,
+    require_pushed_authorization_requests: bool,
 }
 
 /// A registered client.
@@ -131,6 +134,8 @@ pub struct Client {
     /// before this time are no longer active: when it was registered, or
     /// when its secret was last replaced.
     pub tokens_not_before: UnixTime,
+    /// Authorization requests must come through PAR (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -211,6 +216,7 @@ impl From<ClientRow> for Client {
             id_token_signed_response_alg: Algorithm::parse(&r.id_token_signed_response_alg)
                 .unwrap_or(Algorithm::DEFAULT),
             tokens_not_before: r.tokens_not_before.unwrap_or(0).max(r.created_at),
+            require_pushed_authorization_requests: r.require_pushed_authorization_requests,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -246,6 +252,8 @@ pub struct ClientSpec {
     /// RS256, PS256, ES256 or EdDSA (empty: RS256): how its ID, access and
     /// refresh tokens are signed.
     pub id_token_signed_response_alg: String,
+    /// Accept authorization requests only through PAR (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Checks a registration as [`create`] and [`update`] do, without storing
@@ -305,6 +313,8 @@ pub fn create(
             clients::grant_types.eq(json(&v.grant_types)),
             clients::scopes.eq(json(&v.scopes)),
             clients::skip_consent.eq(spec.skip_consent),
+            clients::require_pushed_authorization_requests
+                .eq(spec.require_pushed_authorization_requests),
             clients::always_issue_refresh.eq(spec.always_issue_refresh),
             clients::jwks_uri.eq(&v.jwks_uri),
             clients::jwks.eq(&v.jwks),
@@ -351,6 +361,8 @@ pub fn update(
             clients::grant_types.eq(json(&v.grant_types)),
             clients::scopes.eq(json(&v.scopes)),
             clients::skip_consent.eq(spec.skip_consent),
+            clients::require_pushed_authorization_requests
+                .eq(spec.require_pushed_authorization_requests),
             clients::always_issue_refresh.eq(spec.always_issue_refresh),
             clients::jwks_uri.eq(&v.jwks_uri),
             clients::jwks.eq(&v.jwks),
@@ -441,6 +453,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn native_apps_may_use_reverse_domain_private_use_schemes() {
+        for good in [
+            "com.example.app:/oauth2redirect",
+            "com.example.app:/cb?x=1",
+            "io.github.some-app:/callback",
+        ] {
+            assert!(is_private_use_scheme(good), "{good}");
+            assert_eq!(native_redirect_uri_problem(good), None, "{good}");
+            assert!(redirect_uri_problem(good).is_some(), "confidential: {good}");
+        }
+        for bad in [
+            "myapp:/cb",
+            "com..example:/cb",
+            "Com.Example:/cb",
+            "com.example.app:",
+            "com.example.app:/cb#frag",
+            "javascript:alert(1)",
+            "data:text/html,x",
+        ] {
+            assert!(
+                native_redirect_uri_problem(bad).is_some(),
+                "{bad} should be refused"
+            );
+        }
+        // The usual rules still hold for a native app's other URIs.
+        assert_eq!(native_redirect_uri_problem("http://127.0.0.1/cb"), None);
+        assert!(native_redirect_uri_problem("http://example.com/cb").is_some());
+    }
+
     fn client(uris: &[&str]) -> Client {
         Client {
             client_id: "c".into(),
@@ -461,6 +503,7 @@ mod tests {
             resource_server_audiences: vec![],
             id_token_signed_response_alg: Algorithm::DEFAULT,
             tokens_not_before: 0,
+            require_pushed_authorization_requests: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -8,13 +8,14 @@
 //! millions drains over a few runs; a run stops after `max_batches` per
 //! table and the next run goes on.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::clock::UnixTime;
 use crate::db::schema::{
     access_tokens, audit_log, authorization_codes, client_assertions, email_tokens, outbox,
-    refresh_tokens, revoked_tokens, sessions, token_issuance, webauthn_ceremonies,
+    pushed_requests, refresh_tokens, revoked_tokens, sessions, token_issuance, webauthn_ceremonies,
 };
 use crate::db::DbConn;
 use crate::error::CoreResult;
@@ -151,6 +152,16 @@ pub fn run(conn: &mut DbConn, now: UnixTime, h: Horizons, limits: Limits) -> Cor
         )?)
     })?;
     r.0.push(("client_assertions", assertions));
+    let pushed = drain(limits, |n| {
+        Ok(batch_delete!(
+            conn,
+            pushed_requests,
+            uri_hash: String,
+            pushed_requests::expires_at.lt(now),
+            n
+        )?)
+    })?;
+    r.0.push(("pushed_requests", pushed));
     let t = h.sessions;
     let sess = drain(limits, |n| {
         Ok(batch_delete!(
@@ -256,8 +267,9 @@ pub fn give_back_space(conn: &mut DbConn, limits: Limits) -> CoreResult<i64> {
         if before == 0 {
             break;
         }
-        diesel::sql_query(format!("PRAGMA incremental_vacuum({})", limits.batch.max(1)))
-            .execute(c)?;
+        // sqlite3_exec steps the pragma to its end (one step frees one
+        // page; a prepared statement stepped once would free one).
+        c.batch_execute(&format!("PRAGMA incremental_vacuum({})", limits.batch.max(1)))?;
         let after = free(c)?;
         given += before - after;
         if after >= before {

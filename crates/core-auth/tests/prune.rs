@@ -97,3 +97,56 @@ fn pruning_leaves_every_live_token_working_and_reuse_still_detected() {
         "revoked",
     );
 }
+
+#[test]
+fn on_sqlite_the_pages_pruning_frees_go_back_to_the_file_system() {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let env = Env::new();
+    let mut c = env.conn();
+    if !matches!(&mut *c, core_auth::DbConn::Sqlite(_)) {
+        return; // PostgreSQL's autovacuum makes the space reusable itself.
+    }
+    let pragma = |c: &mut core_auth::DbConn, p: &str| -> i64 {
+        let core_auth::DbConn::Sqlite(s) = c else {
+            unreachable!()
+        };
+        diesel::sql_query(format!("SELECT {p} AS n FROM pragma_{p}"))
+            .get_result::<N>(s)
+            .unwrap()
+            .n
+    };
+    assert_eq!(pragma(&mut c, "auto_vacuum"), 2, "a new database is incremental");
+    let now = env.now();
+    let rows: Vec<_> = (0..5000)
+        .map(|i| {
+            (
+                w::id_hash.eq(format!("big{i:05}")),
+                w::purpose.eq("register"),
+                w::state.eq("x".repeat(400)),
+                w::expires_at.eq(now - 1),
+            )
+        })
+        .collect();
+    core_auth::db::write_tx(&mut c, |c| {
+        for r in &rows {
+            diesel::insert_into(w::table).values(r.clone()).execute(c)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .unwrap();
+    let pages_full = pragma(&mut c, "page_count");
+    let limits = Limits {
+        batch: 1000,
+        max_batches: 100,
+    };
+    prune::run(&mut c, now, horizons(&env), limits).unwrap();
+    assert_eq!(pragma(&mut c, "freelist_count"), 0, "every freed page given back");
+    assert!(
+        pragma(&mut c, "page_count") < pages_full / 2,
+        "the file shrank from {pages_full} pages"
+    );
+}

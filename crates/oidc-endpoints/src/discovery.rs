@@ -34,6 +34,8 @@ pub fn metadata(cfg: &Config) -> Value {
         "end_session_endpoint": format!("{i}/end_session"),
         "introspection_endpoint": format!("{i}/introspect"),
         "revocation_endpoint": format!("{i}/revoke"),
+        "pushed_authorization_request_endpoint": format!("{i}/par"),
+        "require_pushed_authorization_requests": cfg.par.required,
         "scopes_supported": STANDARD,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

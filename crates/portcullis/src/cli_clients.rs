@@ -62,6 +62,9 @@ pub struct CreateClient {
     /// Issue refresh tokens even without offline_access (bound to the session).
     #[arg(long)]
     pub always_issue_refresh: bool,
+    /// Accept its authorization requests only through PAR (RFC 9126).
+    #[arg(long)]
+    pub require_par: bool,
     /// client_secret_basic (default), client_secret_post, private_key_jwt, none.
     #[arg(long)]
     pub auth_method: Option<String>,
@@ -97,6 +100,9 @@ pub struct UpdateClient {
     /// keys.algorithms.
     #[arg(long = "id-token-alg", value_name = "ALG")]
     pub id_token_alg: Option<String>,
+    /// Whether its authorization requests must come through PAR (RFC 9126).
+    #[arg(long = "require-par", value_name = "BOOL")]
+    pub require_par: Option<bool>,
 }
 
 fn no_client(e: CoreError, client_id: &str) -> UserError {
@@ -137,15 +143,16 @@ pub fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError
                 refresh_token_absolute_secs: None,
                 resource_server_audiences: a.resource_server_audiences,
                 id_token_signed_response_alg: a.id_token_alg.unwrap_or_default(),
+                require_pushed_authorization_requests: a.require_par,
             };
             let op = Operator::open(cfg)?;
             let (client, secret) = admin::clients::create(&op.core(), &Actor::cli(), &spec, now)?;
             print_with_secret(&client, secret)
         }
         ClientsCommand::Update(a) => {
-            if a.name.is_none() && a.id_token_alg.is_none() {
+            if a.name.is_none() && a.id_token_alg.is_none() && a.require_par.is_none() {
                 return Err(UserError(
-                    "nothing to change: give --name or --id-token-alg".into(),
+                    "nothing to change: give --name, --id-token-alg or --require-par".into(),
                 ));
             }
             let op = Operator::open(cfg)?;
@@ -158,6 +165,9 @@ pub fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError
             }
             if let Some(alg) = a.id_token_alg {
                 spec.id_token_signed_response_alg = alg;
+            }
+            if let Some(par) = a.require_par {
+                spec.require_pushed_authorization_requests = par;
             }
             let (client, secret) =
                 admin::clients::update(&op.core(), &Actor::cli(), &a.client_id, &spec, now)

@@ -198,6 +198,8 @@ pub struct ClientOut {
     pub resource_server_audiences: Vec<String>,
     /// RS256, PS256, ES256 or EdDSA: its ID, access and refresh tokens.
     pub id_token_signed_response_alg: String,
+    /// Authorization requests only through PAR (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -224,6 +226,7 @@ impl From<Client> for ClientOut {
             refresh_token_absolute_secs: c.refresh_token_absolute_secs,
             resource_server_audiences: c.resource_server_audiences,
             id_token_signed_response_alg: c.id_token_signed_response_alg.as_str().into(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -272,6 +275,8 @@ pub struct ClientIn {
     pub resource_server_audiences: Vec<String>,
     /// RS256 (empty), PS256, ES256 or EdDSA, among the server's `keys.algorithms`.
     pub id_token_signed_response_alg: String,
+    /// Accept authorization requests only through PAR (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl From<ClientIn> for ClientSpec {
@@ -293,6 +298,7 @@ impl From<ClientIn> for ClientSpec {
             refresh_token_absolute_secs: c.refresh_token_absolute_secs,
             resource_server_audiences: c.resource_server_audiences,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
 }

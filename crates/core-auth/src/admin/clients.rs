@@ -56,7 +56,7 @@ pub fn create(
 /// The names of the settings that differ.
 fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
     let mut out = vec![];
-    let pairs: [(&'static str, bool); 14] = [
+    let pairs: [(&'static str, bool); 15] = [
         ("name", a.name != b.name),
         ("auth_method", a.auth_method != b.auth_method),
         ("redirect_uris", a.redirect_uris != b.redirect_uris),
@@ -91,6 +91,10 @@ fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
         (
             "id_token_signed_response_alg",
             a.id_token_signed_response_alg != b.id_token_signed_response_alg,
+        ),
+        (
+            "require_pushed_authorization_requests",
+            a.require_pushed_authorization_requests != b.require_pushed_authorization_requests,
         ),
     ];
     for (name, differs) in pairs {
@@ -197,5 +201,6 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         refresh_token_absolute_secs: c.refresh_token_absolute_secs,
         resource_server_audiences: c.resource_server_audiences.clone(),
         id_token_signed_response_alg: c.id_token_signed_response_alg.as_str().to_string(),
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
     }
 }

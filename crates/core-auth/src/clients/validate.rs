@@ -6,6 +6,45 @@ use crate::keys::Algorithm;
 
 /// Why a redirect URI is not acceptable; `None` when it is. Absolute, no
 /// fragment, https, or http on a loopback host (RFC 8252).
+/// Whether `uri` uses a private-use URI scheme of the reverse-domain form
+/// that RFC 8252 §7.1 asks native apps to use (`com.example.app:/callback`):
+/// a scheme with at least one dot, every label non-empty, not http(s).
+pub fn is_private_use_scheme(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return false;
+    };
+    !rest.is_empty()
+        && scheme.contains('.')
+        && scheme.split('.').all(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+        && scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase())
+}
+
+/// What is wrong with a redirect URI of a public (native) client, which may
+/// also use a private-use URI scheme (RFC 8252 §7.1).
+pub fn native_redirect_uri_problem(uri: &str) -> Option<String> {
+    if !is_private_use_scheme(uri) {
+        return redirect_uri_problem(uri);
+    }
+    let u = match url::Url::parse(uri) {
+        Ok(u) => u,
+        Err(_) => return Some(format!("{uri}: not a valid URI")),
+    };
+    if u.fragment().is_some() || uri.contains('#') {
+        return Some(format!("{uri}: must not contain a fragment"));
+    }
+    if u.username() != "" || u.password().is_some() {
+        return Some(format!("{uri}: must not contain credentials"));
+    }
+    None
+}
+
 pub fn redirect_uri_problem(uri: &str) -> Option<String> {
     let u = match url::Url::parse(uri) {
         Ok(u) => u,
@@ -95,13 +134,22 @@ pub(super) fn validate(spec: &ClientSpec) -> CoreResult<Validated> {
             "The authorization_code grant needs at least one redirect URI.",
         );
     }
+    // A native app (a public client) may use a private-use URI scheme
+    // (RFC 8252 §7.1); a confidential client may not.
+    let check = |u: &str| match spec.public {
+        true => native_redirect_uri_problem(u),
+        false if is_private_use_scheme(u) => Some(format!(
+            "{u}: a private-use URI scheme is for native apps, which are public clients (--public)"
+        )),
+        false => redirect_uri_problem(u),
+    };
     for u in &spec.redirect_uris {
-        if let Some(p) = redirect_uri_problem(u) {
+        if let Some(p) = check(u) {
             v.add("redirect_uris", p);
         }
     }
     for u in &spec.post_logout_redirect_uris {
-        if let Some(p) = redirect_uri_problem(u) {
+        if let Some(p) = check(u) {
             v.add("post_logout_redirect_uris", p);
         }
     }

@@ -84,6 +84,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub mfa: MfaConfig,
     pub prune: PruneConfig,
+    pub par: ParConfig,
     pub metrics: MetricsConfig,
     pub tls: TlsConfig,
 }
@@ -117,6 +118,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             mfa: MfaConfig::default(),
             prune: PruneConfig::default(),
+            par: ParConfig::default(),
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
         }
@@ -170,6 +172,11 @@ impl Config {
 
     /// Checks values and fills in derived defaults (`bind`, `database_url`).
     pub fn validated(mut self) -> CoreResult<Config> {
+        if !(1..=600).contains(&self.par.lifetime_secs) {
+            return Err(CoreError::Config(
+                "par.lifetime_secs: must be between 1 and 600".into(),
+            ));
+        }
         let issuer = url::Url::parse(&self.issuer)
             .map_err(|e| CoreError::Config(format!("issuer: not a URL ({e})")))?;
         if !matches!(issuer.scheme(), "http" | "https") {

@@ -118,6 +118,28 @@ impl Default for PruneConfig {
     }
 }
 
+/// Pushed authorization requests (RFC 9126, `core_auth::oidc::par`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParConfig {
+    /// How long a pushed request's `request_uri` can be used, in seconds
+    /// (1 to 600).
+    pub lifetime_secs: i64,
+    /// Every client must push its authorization requests (discovery's
+    /// `require_pushed_authorization_requests`); otherwise only clients
+    /// registered with it must.
+    pub required: bool,
+}
+
+impl Default for ParConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_secs: 60,
+            required: false,
+        }
+    }
+}
+
 /// Second factors (one-time codes, passkeys, recovery codes).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]

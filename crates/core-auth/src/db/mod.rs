@@ -101,12 +101,14 @@ impl ConnManager {
                 let path = path.to_string_lossy();
                 let mut c = diesel::SqliteConnection::establish(&path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                // auto_vacuum takes effect on a new, empty database only:
-                // there pruning can give freed pages back to the file
-                // system (`prune::give_back_space`).
+                // auto_vacuum takes effect on a new, empty database only
+                // (before its first table and before WAL mode): there
+                // pruning can give freed pages back to the file system
+                // (`prune::give_back_space`). The busy timeout comes first:
+                // on a new file these pragmas take the write lock.
                 c.batch_execute(&format!(
-                    "PRAGMA auto_vacuum = INCREMENTAL; \
-                     PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                    "PRAGMA busy_timeout = {}; PRAGMA auto_vacuum = INCREMENTAL; \
+                     PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))

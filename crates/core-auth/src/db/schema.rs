@@ -80,6 +80,7 @@ diesel::table! {
         resource_server_audiences -> Text,
         id_token_signed_response_alg -> Text,
         tokens_not_before -> Nullable<BigInt>,
+        require_pushed_authorization_requests -> Bool,
     }
 }
 
@@ -310,6 +311,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
     throttles,
     audit_log,
+    pushed_requests,
     revoked_tokens,
     token_issuance,
     user_search_terms
@@ -368,6 +370,17 @@ diesel::table! {
 }
 
 diesel::joinable!(federated_identities -> users (user_id));
+
+diesel::table! {
+    pushed_requests (uri_hash) {
+        uri_hash -> Text,
+        client_id -> Text,
+        params -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
 
 diesel::table! {
     revoked_tokens (jti) {

@@ -216,13 +216,14 @@ fn check_assertion_claims(
             "the assertion's iss and sub must be the client id",
         ));
     }
+    // The issuer, the token endpoint, or (RFC 9126 §2) the PAR endpoint
+    // the assertion was sent to.
     let token_endpoint = o.token_endpoint();
+    let par_endpoint = format!("{}/par", o.issuer());
+    let ours = |a: &str| a == o.issuer() || a == token_endpoint || a == par_endpoint;
     let aud_ok = match c.get("aud") {
-        Some(Value::String(a)) => a == o.issuer() || *a == token_endpoint,
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|a| a == o.issuer() || a == token_endpoint),
+        Some(Value::String(a)) => ours(a),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(ours),
         _ => false,
     };
     if !aud_ok {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod grant;
 pub mod introspect;
 pub mod logout;
+pub mod par;
 pub mod revoke;
 pub mod scopes;
 pub mod tokens;

@@ -15,7 +15,7 @@ use core_auth::oidc::authorize::{
 };
 use core_auth::oidc::codes::{self, CodeBinding};
 use core_auth::oidc::logout::parse_id_token_hint;
-use core_auth::oidc::{consent, scopes, ErrorCode, OAuthError};
+use core_auth::oidc::{consent, par, scopes, ErrorCode, OAuthError};
 use serde::Deserialize;
 use web_kit::auditing;
 use web_kit::context::AppContext;
@@ -85,7 +85,7 @@ async fn start(
     ctx: web::Data<AppContext>,
     session: Session,
     user: Option<CurrentUser>,
-    params: Params,
+    mut params: Params,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let client_id = params.get("client_id").cloned().unwrap_or_default();
@@ -95,14 +95,44 @@ async fn start(
         {
             None
         } else {
-            ctx.db(move |c| clients::find(c, &client_id)).await?
+            let id = client_id.clone();
+            ctx.db(move |c| clients::find(c, &id)).await?
         };
+    // A pushed request (RFC 9126): its parameters, and only those.
+    let pushed = params.get("request_uri").filter(|u| !u.is_empty()).cloned();
+    if let (Some(uri), Some(_)) = (&pushed, &client) {
+        let (id, uri) = (client_id.clone(), uri.clone());
+        match ctx.db(move |c| par::take(c, &id, &uri, now)).await? {
+            Some(stored) => params = stored,
+            None => {
+                return Err(bad_request(
+                    "The pushed authorization request (request_uri) is unknown, expired or \
+                     already used. Start again from the application."
+                        .into(),
+                ))
+            }
+        }
+    }
     let client = match authz::resolve_redirect(&params, client.as_ref()) {
         Err(AuthzError::Page(m)) => return Err(bad_request(m)),
         Err(AuthzError::Redirect { .. }) => {
             return Err(bad_request("The request could not be verified.".into()))
         }
-        Ok(_) => match client {
+        Ok((redirect_uri, _)) => match client {
+            Some(c) if pushed.is_none() && par::required(&ctx.config, &c) => {
+                let form_post = params.get("response_mode").map(String::as_str) == Some("form_post");
+                return Ok(respond::error(
+                    if form_post {
+                        authz::ResponseMode::FormPost
+                    } else {
+                        authz::ResponseMode::Query
+                    },
+                    &redirect_uri,
+                    &par::required_error(),
+                    params.get("state").cloned().filter(|s| !s.is_empty()),
+                    &ctx.config.issuer,
+                ));
+            }
             Some(c) => c,
             None => return Err(bad_request("The application is not registered.".into())),
         },

@@ -1,10 +1,11 @@
 //! The back-channel protocol endpoints: token, userinfo, introspection,
-//! revocation. They answer JSON (RFC 6749 §5.2 errors) and allow CORS
+//! revocation, pushed authorization requests. They answer JSON (RFC 6749 §5.2 errors) and allow CORS
 //! without credentials where the specs expect browsers to call them.
 
 pub mod client_auth;
 pub mod errors;
 pub mod introspect;
+pub mod par;
 pub mod params;
 pub mod revoke;
 pub mod token;
@@ -40,6 +41,12 @@ pub fn mount(t: &mut web_kit::routes::Table) {
         "/revoke",
         Opts::limit(Group::Revoke).cors().csrf_exempt(CLIENT),
         revoke::revoke,
+    )
+    .add(
+        Method::POST,
+        "/par",
+        Opts::limit(Group::Token).csrf_exempt(CLIENT),
+        par::push,
     )
     .add(
         Method::POST,

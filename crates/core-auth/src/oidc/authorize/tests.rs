@@ -27,6 +27,7 @@ fn client(public: bool) -> Client {
         resource_server_audiences: vec![],
         id_token_signed_response_alg: crate::keys::Algorithm::DEFAULT,
         tokens_not_before: 0,
+        require_pushed_authorization_requests: false,
         created_at: 0,
         updated_at: 0,
     }

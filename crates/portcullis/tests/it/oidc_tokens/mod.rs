@@ -153,3 +153,5 @@ mod client_auth;
 mod client_tokens;
 mod introspection;
 mod keys_and_discovery;
+mod native_apps;
+mod par;
