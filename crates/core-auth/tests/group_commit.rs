@@ -13,8 +13,9 @@ use std::time::Duration;
 use core_auth::actor::Actor;
 use core_auth::clients::{self, ClientSpec};
 use core_auth::db::group::GroupCommit;
+use core_auth::oidc::grant::client_credentials::add_issued;
 use core_auth::db::schema::{revoked_tokens, server_secrets, token_issuance};
-use core_auth::oidc::grant::{self, Params, Ready};
+use core_auth::oidc::grant::{self, Params, Prepared};
 use core_auth::oidc::{introspect, revoke, tokens};
 use core_auth::CoreError;
 use diesel::connection::SimpleConnection;
@@ -46,7 +47,7 @@ fn names(env: &Env) -> Vec<String> {
 #[test]
 fn writes_that_wait_share_one_commit_and_each_is_told_after_it() {
     let env = Env::new();
-    let gc = GroupCommit::start(env.pool.clone(), 128).unwrap();
+    let gc = GroupCommit::start(env.pool.clone(), 128, add_issued).unwrap();
     // Hold the writer inside its first batch until the others queued.
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let (done_tx, done_rx) = mpsc::channel::<(String, bool, Vec<String>)>();
@@ -109,7 +110,7 @@ fn writes_that_wait_share_one_commit_and_each_is_told_after_it() {
 #[test]
 fn one_writes_error_rolls_back_that_write_only() {
     let env = Env::new();
-    let gc = GroupCommit::start(env.pool.clone(), 128).unwrap();
+    let gc = GroupCommit::start(env.pool.clone(), 128, add_issued).unwrap();
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<(), String>)>();
     let d0 = done_tx.clone();
@@ -158,7 +159,7 @@ fn one_writes_error_rolls_back_that_write_only() {
 #[test]
 fn a_failed_write_alone_in_its_batch_leaves_nothing() {
     let env = Env::new();
-    let gc = GroupCommit::start(env.pool.clone(), 128).unwrap();
+    let gc = GroupCommit::start(env.pool.clone(), 128, add_issued).unwrap();
     let r = gc.run(|c| {
         put(c, "gc-alone")?;
         Err::<(), _>(CoreError::Unavailable("refused".into()))
@@ -177,7 +178,7 @@ fn a_batch_that_cannot_commit_fails_every_write_in_it() {
         // same code.
         return;
     }
-    let gc = GroupCommit::start(env.pool.clone(), 128).unwrap();
+    let gc = GroupCommit::start(env.pool.clone(), 128, add_issued).unwrap();
     // Another connection holds the write lock past the busy timeout.
     let mut holder = env.conn();
     holder.batch_execute("BEGIN IMMEDIATE").unwrap();
@@ -203,16 +204,17 @@ fn service(env: &Env) -> clients::Client {
 #[test]
 fn a_group_committed_client_token_introspects_and_revokes_exactly() {
     let env = Env::new();
-    let gc = GroupCommit::start(env.pool.clone(), 128).unwrap();
+    let gc = GroupCommit::start(env.pool.clone(), 128, add_issued).unwrap();
     let svc = service(&env);
     let p: Params = [("grant_type".to_string(), "client_credentials".to_string())].into();
     let now = env.now();
-    let write = grant::prepare(env.core().oidc(), &svc, &p, &Actor::system(), now).unwrap();
-    let cfg = env.config.clone();
-    let ready = gc.run(move |c| write(c, &cfg)).unwrap().unwrap();
-    let Ready::Signed(t) = ready else {
-        panic!("client_credentials is signed before the write")
+    let prepared = grant::prepare(env.core().oidc(), &svc, &p, &Actor::system(), now).unwrap();
+    let Prepared::Counted { response: t, issued } = prepared else {
+        panic!("client_credentials is signed before its issuance is counted")
     };
+    let (tx, rx) = mpsc::channel();
+    gc.count(issued.key(), move |r| tx.send(r).unwrap());
+    rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
     let counted: i64 = token_issuance::table
         .select(token_issuance::count)
         .first(&mut env.conn())
@@ -252,4 +254,41 @@ fn a_group_committed_client_token_introspects_and_revokes_exactly() {
         .unwrap();
     assert_eq!(listed, 0);
     assert!(tokens::verify_access_jwt(&env.keys, &env.config, &t.access_token, later).is_err());
+}
+
+#[test]
+fn the_counts_of_a_batch_are_added_up_and_written_once_per_counter() {
+    let env = Env::new();
+    let gc = GroupCommit::start(env.pool.clone(), 128, add_issued).unwrap();
+    let svc = service(&env);
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    gc.submit(
+        move |_c| {
+            started_tx.send(()).unwrap();
+            release_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            Ok(())
+        },
+        |_r: core_auth::CoreResult<()>| {},
+    );
+    started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    for i in 0..30 {
+        let scope = if i % 3 == 0 { "a" } else { "b" };
+        let d = done_tx.clone();
+        gc.count((svc.client_id.clone(), 60, scope.into()), move |r| {
+            d.send(r.is_ok()).unwrap()
+        });
+    }
+    release_tx.send(()).unwrap();
+    for _ in 0..30 {
+        assert!(done_rx.recv_timeout(Duration::from_secs(20)).unwrap());
+    }
+    let rows: Vec<(String, i64)> = token_issuance::table
+        .select((token_issuance::scope, token_issuance::count))
+        .order(token_issuance::scope)
+        .load(&mut env.conn())
+        .unwrap();
+    assert_eq!(rows, vec![("a".to_string(), 10), ("b".to_string(), 20)]);
+    assert_eq!(gc.stats().batches.load(Ordering::Relaxed), 2);
 }

@@ -57,7 +57,11 @@ impl AppContext {
                 .collect(),
         );
         let in_flight = Arc::new(InFlight::new(config.max_requests_per_ip));
-        let commit = match GroupCommit::start(pool.clone(), GROUP_COMMIT_MAX_BATCH) {
+        let commit = match GroupCommit::start(
+            pool.clone(),
+            GROUP_COMMIT_MAX_BATCH,
+            core_auth::oidc::grant::client_credentials::add_issued,
+        ) {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::error!("{e}; token writes will commit one by one");
@@ -191,6 +195,26 @@ impl AppContext {
                 let _ = tx.send(r);
             },
         );
+        rx.await
+            .map_err(|_| CoreError::Unavailable("the write was not committed".into()))?
+    }
+
+    /// Adds one to counter `key` (an issued client_credentials token) in
+    /// this node's group commit; returns once it committed.
+    pub async fn count(&self, key: core_auth::db::group::CountKey) -> CoreResult<()> {
+        let Some(commit) = &self.commit else {
+            return self
+                .db(move |c| {
+                    core_auth::db::write_tx(c, |c| {
+                        core_auth::oidc::grant::client_credentials::add_issued(c, &key, 1)
+                    })
+                })
+                .await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        commit.count(key, move |r| {
+            let _ = tx.send(r);
+        });
         rx.await
             .map_err(|_| CoreError::Unavailable("the write was not committed".into()))?
     }

@@ -12,6 +12,7 @@
 //! the next one (on SQLite one WAL append and sync point for all of them,
 //! on PostgreSQL one round trip for the commit).
 
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -28,6 +29,20 @@ type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// when the flag says so), returns what to report and whether it succeeded.
 type Job = Box<dyn FnOnce(&mut DbConn, bool) -> (Finish, bool) + Send>;
 
+/// What a counter increment adds to: e.g. (client, minute, scope).
+pub type CountKey = (String, i64, String);
+/// Adds `n` to the counter `key` (an upsert), inside the batch's
+/// transaction.
+pub type CountFn = fn(&mut DbConn, &CountKey, i64) -> CoreResult<()>;
+
+/// What the writer receives.
+enum Msg {
+    Job(Job),
+    /// One increment of a counter; a batch adds its increments up and
+    /// writes each counter once.
+    Count(CountKey, Finish),
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -39,20 +54,20 @@ pub struct Stats {
 /// The handle requests submit through; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct GroupCommit {
-    tx: Sender<Job>,
+    tx: Sender<Msg>,
     stats: Arc<Stats>,
 }
 
 impl GroupCommit {
-    /// Starts the writer thread on `pool`. It ends when every handle is
-    /// dropped.
-    pub fn start(pool: DbPool, max_batch: usize) -> CoreResult<GroupCommit> {
-        let (tx, rx) = channel::<Job>();
+    /// Starts the writer thread on `pool`; `count` writes the counters
+    /// [`GroupCommit::count`] adds to. It ends when every handle is dropped.
+    pub fn start(pool: DbPool, max_batch: usize, count: CountFn) -> CoreResult<GroupCommit> {
+        let (tx, rx) = channel::<Msg>();
         let stats = Arc::new(Stats::default());
         let s = stats.clone();
         std::thread::Builder::new()
             .name("group-commit".into())
-            .spawn(move || writer(pool, rx, max_batch.max(1), &s))
+            .spawn(move || writer(pool, rx, max_batch.max(1), count, &s))
             .map_err(|e| CoreError::Unavailable(format!("group commit thread: {e}")))?;
         Ok(GroupCommit { tx, stats })
     }
@@ -85,8 +100,25 @@ impl GroupCommit {
             }) as Finish;
             (finish, ok)
         });
-        if self.tx.send(job).is_err() {
-            // The writer is gone: the job (and its callback) is dropped
+        self.send(Msg::Job(job));
+    }
+
+    /// Adds one to counter `key` in the next batch; `done` hears once the
+    /// batch committed. The increments of a batch are written as one
+    /// statement per counter.
+    pub fn count<D>(&self, key: CountKey, done: D)
+    where
+        D: FnOnce(CoreResult<()>) + Send + 'static,
+    {
+        let finish: Finish = Box::new(move |commit: Result<(), String>| {
+            done(commit.map_err(CoreError::Unavailable))
+        });
+        self.send(Msg::Count(key, finish));
+    }
+
+    fn send(&self, m: Msg) {
+        if self.tx.send(m).is_err() {
+            // The writer is gone: the message (and its callback) is dropped
             // unrun, and the waiting caller answers "unavailable".
             tracing::error!("group commit: the writer thread has stopped");
         }
@@ -108,7 +140,7 @@ impl GroupCommit {
     }
 }
 
-fn writer(pool: DbPool, rx: Receiver<Job>, max_batch: usize, stats: &Stats) {
+fn writer(pool: DbPool, rx: Receiver<Msg>, max_batch: usize, count: CountFn, stats: &Stats) {
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(8);
         batch.push(first);
@@ -124,7 +156,7 @@ fn writer(pool: DbPool, rx: Receiver<Job>, max_batch: usize, stats: &Stats) {
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         // A panic in a write must not end the writer: the batch fails,
         // its callers hear so (their callbacks are dropped), the next runs.
-        let ran = catch_unwind(AssertUnwindSafe(|| commit_batch(&pool, batch)));
+        let ran = catch_unwind(AssertUnwindSafe(|| commit_batch(&pool, batch, count)));
         match ran {
             Ok(Ok(())) => {}
             Ok(Err(())) | Err(_) => {
@@ -136,7 +168,7 @@ fn writer(pool: DbPool, rx: Receiver<Job>, max_batch: usize, stats: &Stats) {
 
 /// Runs `batch` in one transaction and reports to every job. `Err` when
 /// the batch did not commit.
-fn commit_batch(pool: &DbPool, batch: Vec<Job>) -> Result<(), ()> {
+fn commit_batch(pool: &DbPool, batch: Vec<Msg>, count: CountFn) -> Result<(), ()> {
     let mut conn = match pool.get() {
         Ok(c) => c,
         Err(e) => {
@@ -147,15 +179,50 @@ fn commit_batch(pool: &DbPool, batch: Vec<Job>) -> Result<(), ()> {
             return Err(());
         }
     };
-    let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+    let mut jobs = Vec::with_capacity(batch.len());
+    let mut counts: BTreeMap<CountKey, i64> = BTreeMap::new();
+    let mut counted: Vec<Finish> = Vec::new();
+    for m in batch {
+        match m {
+            Msg::Job(j) => jobs.push(j),
+            Msg::Count(key, finish) => {
+                *counts.entry(key).or_default() += 1;
+                counted.push(finish);
+            }
+        }
+    }
+    let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
     // A write alone in its batch needs no savepoint: the transaction is
     // its own, and its error rolls the transaction back.
-    let alone = batch.len() == 1;
+    let alone = jobs.len() == 1 && counts.is_empty();
+    let mut counts_failed: Option<String> = None;
     let committed = write_tx(&mut conn, |c| {
-        for job in batch {
+        for job in jobs {
             let (finish, ok) = job(c, !alone);
             finishes.push(finish);
             if alone && !ok {
+                return Err(Alone::Failed);
+            }
+        }
+        if counts.is_empty() {
+            return Ok(());
+        }
+        // The counters in a savepoint of their own when writes share the
+        // batch: a counter that cannot be written fails its requests only.
+        let add = |c: &mut DbConn| -> CoreResult<()> {
+            for (key, n) in &counts {
+                count(c, key, *n)?;
+            }
+            Ok(())
+        };
+        let r = match finishes.is_empty() {
+            true => add(c),
+            false => c.transaction(add),
+        };
+        if let Err(e) = r {
+            tracing::error!("group commit: counters not written: {e}");
+            counts_failed = Some(format!("the write did not commit: {e}"));
+            if finishes.is_empty() {
                 return Err(Alone::Failed);
             }
         }
@@ -171,6 +238,13 @@ fn commit_batch(pool: &DbPool, batch: Vec<Job>) -> Result<(), ()> {
     let failed = result.is_err();
     for finish in finishes {
         finish(result.clone());
+    }
+    let counted_result = match counts_failed {
+        Some(e) => Err(e),
+        None => result.clone(),
+    };
+    for finish in counted {
+        finish(counted_result.clone());
     }
     if failed {
         Err(())

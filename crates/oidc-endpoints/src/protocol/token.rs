@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use core_auth::oidc::grant::{self, Ready};
+use core_auth::oidc::grant::{self, Prepared};
 use core_auth::oidc::OAuthError;
 use web_kit::context::AppContext;
 
@@ -23,7 +23,7 @@ pub async fn token(
     let params = p.clone();
     // Checked (and, for client_credentials, signed) on the blocking pool;
     // written in this node's group commit; signed after it committed.
-    let write = client_auth::authenticate_then(
+    let prepared = client_auth::authenticate_then(
         &ctx,
         &state.client_jwks,
         &req,
@@ -32,11 +32,14 @@ pub async fn token(
         move |ctx, client| grant::prepare(ctx.oidc(), &client, &p, &meta, now),
     )
     .await?;
-    let ready = ctx.write(write).await.map_err(OAuthError::from)??;
-    let response = match ready {
-        Ready::Signed(r) => r,
-        planned => {
-            ctx.compute(move |ctx| planned.finish(&ctx.keys, &ctx.config))
+    let response = match prepared {
+        Prepared::Counted { response, issued } => {
+            ctx.count(issued.key()).await.map_err(OAuthError::from)?;
+            response
+        }
+        Prepared::Write(write) => {
+            let ready = ctx.write(write).await.map_err(OAuthError::from)??;
+            ctx.compute(move |ctx| ready.finish(&ctx.keys, &ctx.config))
                 .await?
         }
     };

@@ -163,7 +163,7 @@ pub fn exchange(
     meta: &Actor,
     now: UnixTime,
 ) -> OAuthResult<TokenResponse> {
-    super::run_now(o, prepare(o, client, p, meta, now)?)
+    super::run_now(o, super::Prepared::Write(prepare(o, client, p, meta, now)?))
 }
 
 #[cfg(test)]

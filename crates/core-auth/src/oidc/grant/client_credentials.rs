@@ -13,7 +13,8 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use super::{param, Params, Ready, Write};
+use super::{param, Params, Prepared};
+use crate::db::group::CountKey;
 use crate::actor::Actor;
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
@@ -24,15 +25,29 @@ use crate::oidc::scopes::ScopeSet;
 use crate::oidc::tokens::{self, TokenResponse, AT_TYP, GTY_CLIENT_CREDENTIALS};
 use crate::oidc::Oidc;
 
-/// Checks the request and signs the token; the returned write records the
-/// issuance, and the token may be handed out once it committed.
+/// One issued token, to be counted: the client, the minute and the scope.
+#[derive(Debug, Clone)]
+pub struct Issuance {
+    pub client_id: String,
+    pub minute: UnixTime,
+    pub scope: String,
+}
+
+impl Issuance {
+    pub fn key(&self) -> CountKey {
+        (self.client_id.clone(), self.minute, self.scope.clone())
+    }
+}
+
+/// Checks the request and signs the token; its issuance is to be counted
+/// (committed) before the token is handed out.
 pub fn prepare(
     o: Oidc<'_>,
     client: &Client,
     p: &Params,
     _meta: &Actor,
     now: UnixTime,
-) -> OAuthResult<Write> {
+) -> OAuthResult<Prepared> {
     if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the client_credentials grant",
@@ -83,33 +98,39 @@ pub fn prepare(
         id_token: None,
         refresh_token: None,
     };
-    let client_id = client.client_id.clone();
-    Ok(Box::new(move |c: &mut DbConn, _cfg| {
-        count_issued(c, &client_id, &scope, now)?;
-        Ok(Ok(Ready::Signed(response)))
-    }))
+    Ok(Prepared::Counted {
+        response,
+        issued: Issuance {
+            client_id: client.client_id.clone(),
+            minute: now - now.rem_euclid(60),
+            scope,
+        },
+    })
 }
 
-/// Adds one to the issuance counter of `client_id` for the minute of `now`.
-pub fn count_issued(c: &mut DbConn, client_id: &str, scope: &str, now: UnixTime) -> CoreResult<()> {
-    let minute = now - now.rem_euclid(60);
-    let sql = |p: [&str; 3]| {
+/// Adds `n` to the issuance counter `key` (client, minute, scope): the
+/// group commit's counter function.
+pub fn add_issued(c: &mut DbConn, key: &CountKey, n: i64) -> CoreResult<()> {
+    let (client_id, minute, scope) = key;
+    let sql = |p: [&str; 4]| {
         format!(
-            "INSERT INTO token_issuance (client_id, minute, scope, count) VALUES ({}, {}, {}, 1) \
-             ON CONFLICT (client_id, minute, scope) DO UPDATE SET count = token_issuance.count + 1",
-            p[0], p[1], p[2]
+            "INSERT INTO token_issuance (client_id, minute, scope, count) VALUES ({}, {}, {}, {}) \
+             ON CONFLICT (client_id, minute, scope) DO UPDATE SET count = token_issuance.count + excluded.count",
+            p[0], p[1], p[2], p[3]
         )
     };
     match c {
-        DbConn::Sqlite(c) => diesel::sql_query(sql(["?", "?", "?"]))
+        DbConn::Sqlite(c) => diesel::sql_query(sql(["?", "?", "?", "?"]))
             .bind::<Text, _>(client_id)
-            .bind::<BigInt, _>(minute)
+            .bind::<BigInt, _>(*minute)
             .bind::<Text, _>(scope)
+            .bind::<BigInt, _>(n)
             .execute(c)?,
-        DbConn::Postgresql(c) => diesel::sql_query(sql(["$1", "$2", "$3"]))
+        DbConn::Postgresql(c) => diesel::sql_query(sql(["$1", "$2", "$3", "$4"]))
             .bind::<Text, _>(client_id)
-            .bind::<BigInt, _>(minute)
+            .bind::<BigInt, _>(*minute)
             .bind::<Text, _>(scope)
+            .bind::<BigInt, _>(n)
             .execute(c)?,
     };
     Ok(())

@@ -5,7 +5,8 @@
 //! the token says depends on the database), the returned [`Write`] does the
 //! grant's reads and writes inside a transaction (the server's group
 //! commit batches them with other requests'), and [`Ready::finish`] signs
-//! what the write planned. The response is handed out only after the write
+//! what the write planned. client_credentials is signed in `prepare` and
+//! leaves only an issuance to count ([`Prepared::Counted`]). The response is handed out only after the write
 //! committed. [`exchange`] runs the three in a row on one connection.
 
 pub mod authorization_code;
@@ -38,19 +39,28 @@ pub(crate) fn param<'a>(p: &'a Params, k: &str) -> Option<&'a str> {
 pub type Write =
     Box<dyn FnOnce(&mut DbConn, &Config) -> CoreResult<OAuthResult<Ready>> + Send + 'static>;
 
-/// What a committed write leaves to do.
+/// A checked token request: what is left to store before answering.
+pub enum Prepared {
+    /// The grant's reads and writes, to run in a transaction.
+    Write(Write),
+    /// client_credentials: signed; only its issuance is to be counted
+    /// (`client_credentials::add_issued`, one counter per client, minute
+    /// and scope) before the response is handed out.
+    Counted {
+        response: TokenResponse,
+        issued: client_credentials::Issuance,
+    },
+}
+
+/// What a committed write leaves to do: the tokens it planned, to sign.
 #[derive(Debug)]
 pub enum Ready {
-    /// Already signed (client_credentials).
-    Signed(TokenResponse),
-    /// Records written; the tokens still to sign.
     Planned(Planned),
 }
 
 impl Ready {
     pub fn finish(self, keys: &KeyRing, cfg: &Config) -> OAuthResult<TokenResponse> {
         match self {
-            Ready::Signed(r) => Ok(r),
             Ready::Planned(p) => Ok(tokens::sign(keys, cfg, p)?),
         }
     }
@@ -63,10 +73,11 @@ pub fn prepare(
     p: &Params,
     meta: &Actor,
     now: UnixTime,
-) -> OAuthResult<Write> {
+) -> OAuthResult<Prepared> {
+    let write = |w: OAuthResult<Write>| w.map(Prepared::Write);
     match p.get("grant_type").map(String::as_str).unwrap_or_default() {
-        "authorization_code" => authorization_code::prepare(o, client, p, meta, now),
-        "refresh_token" => refresh_token::prepare(o, client, p, meta, now),
+        "authorization_code" => write(authorization_code::prepare(o, client, p, meta, now)),
+        "refresh_token" => write(refresh_token::prepare(o, client, p, meta, now)),
         "client_credentials" => client_credentials::prepare(o, client, p, meta, now),
         "" => Err(OAuthError::invalid_request("grant_type is required")),
         other => Err(OAuthError::new(
@@ -88,9 +99,19 @@ pub fn exchange(
 }
 
 /// Runs a prepared grant's write in its own transaction, then finishes it.
-pub(crate) fn run_now(o: Oidc<'_>, write: Write) -> OAuthResult<TokenResponse> {
+pub(crate) fn run_now(o: Oidc<'_>, prepared: Prepared) -> OAuthResult<TokenResponse> {
     let mut conn = o.pool.get()?;
-    let ready = write_tx(&mut conn, |c| write(c, o.config))?;
-    drop(conn);
-    ready?.finish(o.keys, o.config)
+    match prepared {
+        Prepared::Counted { response, issued } => {
+            write_tx(&mut conn, |c| {
+                client_credentials::add_issued(c, &issued.key(), 1)
+            })?;
+            Ok(response)
+        }
+        Prepared::Write(write) => {
+            let ready = write_tx(&mut conn, |c| write(c, o.config))?;
+            drop(conn);
+            ready?.finish(o.keys, o.config)
+        }
+    }
 }
