@@ -477,7 +477,8 @@ fn cost(cpu: &Value, units: f64, cores: f64) -> Value {
     }
     let server_us = server * secs / units * 1e6;
     let gen_us = gen * secs / units * 1e6;
-    let switches = f(cpu, &["server_context_switches"]).map(|n| (n / units * 100.0).round() / 100.0);
+    let switches =
+        f(cpu, &["server_context_switches"]).map(|n| (n / units * 100.0).round() / 100.0);
     json!({
         "server_cpu_us": round1(server_us),
         "loadgen_cpu_us": round1(gen_us),

@@ -254,8 +254,8 @@ pub fn give_back_space(conn: &mut DbConn, limits: Limits) -> CoreResult<i64> {
             .get_result(c)?;
         Ok(p.n)
     };
-    let mode: Pages = diesel::sql_query("SELECT auto_vacuum AS n FROM pragma_auto_vacuum")
-        .get_result(c)?;
+    let mode: Pages =
+        diesel::sql_query("SELECT auto_vacuum AS n FROM pragma_auto_vacuum").get_result(c)?;
     if mode.n != 2 {
         return Ok(0);
     }
@@ -269,7 +269,10 @@ pub fn give_back_space(conn: &mut DbConn, limits: Limits) -> CoreResult<i64> {
         }
         // sqlite3_exec steps the pragma to its end (one step frees one
         // page; a prepared statement stepped once would free one).
-        c.batch_execute(&format!("PRAGMA incremental_vacuum({})", limits.batch.max(1)))?;
+        c.batch_execute(&format!(
+            "PRAGMA incremental_vacuum({})",
+            limits.batch.max(1)
+        ))?;
         let after = free(c)?;
         given += before - after;
         if after >= before {

@@ -13,8 +13,8 @@ use std::time::Duration;
 use core_auth::actor::Actor;
 use core_auth::clients::{self, ClientSpec};
 use core_auth::db::group::GroupCommit;
-use core_auth::oidc::grant::client_credentials::add_issued;
 use core_auth::db::schema::{revoked_tokens, server_secrets, token_issuance};
+use core_auth::oidc::grant::client_credentials::add_issued;
 use core_auth::oidc::grant::{self, Params, Prepared};
 use core_auth::oidc::{introspect, revoke, tokens};
 use core_auth::CoreError;
@@ -209,7 +209,11 @@ fn a_group_committed_client_token_introspects_and_revokes_exactly() {
     let p: Params = [("grant_type".to_string(), "client_credentials".to_string())].into();
     let now = env.now();
     let prepared = grant::prepare(env.core().oidc(), &svc, &p, &Actor::system(), now).unwrap();
-    let Prepared::Counted { response: t, issued } = prepared else {
+    let Prepared::Counted {
+        response: t,
+        issued,
+    } = prepared
+    else {
         panic!("client_credentials is signed before its issuance is counted")
     };
     let (tx, rx) = mpsc::channel();
@@ -220,7 +224,8 @@ fn a_group_committed_client_token_introspects_and_revokes_exactly() {
         .first(&mut env.conn())
         .unwrap();
     assert_eq!(counted, 1);
-    let active = introspect::introspect(env.core().oidc(), &svc, &t.access_token, None, now).unwrap();
+    let active =
+        introspect::introspect(env.core().oidc(), &svc, &t.access_token, None, now).unwrap();
     assert_eq!(active["active"], true, "{active}");
     assert_eq!(active["scope"], "api");
     revoke::revoke(&env.core(), &Actor::system(), &svc, &t.access_token, now).unwrap();

@@ -80,7 +80,11 @@ fn pruning_leaves_every_live_token_working_and_reuse_still_detected() {
     };
     let report = prune::run(&mut env.conn(), env.now(), horizons(&env), limits).unwrap();
     let of = |t: &str| report.0.iter().find(|(n, _)| *n == t).unwrap().1;
-    assert_eq!(of("access_tokens"), 1, "t1's expired access token: {report:?}");
+    assert_eq!(
+        of("access_tokens"),
+        1,
+        "t1's expired access token: {report:?}"
+    );
     assert_eq!(of("refresh_tokens"), 0, "the family lives on");
     let now = env.now();
     let v = introspect::introspect(env.core().oidc(), &app, &t2.access_token, None, now).unwrap();
@@ -119,7 +123,11 @@ fn on_sqlite_the_pages_pruning_frees_go_back_to_the_file_system() {
             .unwrap()
             .n
     };
-    assert_eq!(pragma(&mut c, "auto_vacuum"), 2, "a new database is incremental");
+    assert_eq!(
+        pragma(&mut c, "auto_vacuum"),
+        2,
+        "a new database is incremental"
+    );
     let now = env.now();
     let rows: Vec<_> = (0..5000)
         .map(|i| {
@@ -144,7 +152,11 @@ fn on_sqlite_the_pages_pruning_frees_go_back_to_the_file_system() {
         max_batches: 100,
     };
     prune::run(&mut c, now, horizons(&env), limits).unwrap();
-    assert_eq!(pragma(&mut c, "freelist_count"), 0, "every freed page given back");
+    assert_eq!(
+        pragma(&mut c, "freelist_count"),
+        0,
+        "every freed page given back"
+    );
     assert!(
         pragma(&mut c, "page_count") < pages_full / 2,
         "the file shrank from {pages_full} pages"

@@ -509,7 +509,8 @@ pub fn access_record(
     }
     let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
     let int = |k: &str| claims.get(k).and_then(Value::as_i64);
-    let (Some(client_id), Some(iat), Some(exp)) = (text("client_id"), int("iat"), int("exp")) else {
+    let (Some(client_id), Some(iat), Some(exp)) = (text("client_id"), int("iat"), int("exp"))
+    else {
         return Ok(None);
     };
     if !client_token_active(conn, &client_id, jti, iat, now)? {

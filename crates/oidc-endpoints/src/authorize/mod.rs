@@ -120,7 +120,8 @@ async fn start(
         }
         Ok((redirect_uri, _)) => match client {
             Some(c) if pushed.is_none() && par::required(&ctx.config, &c) => {
-                let form_post = params.get("response_mode").map(String::as_str) == Some("form_post");
+                let form_post =
+                    params.get("response_mode").map(String::as_str) == Some("form_post");
                 return Ok(respond::error(
                     if form_post {
                         authz::ResponseMode::FormPost

@@ -150,7 +150,9 @@ pub fn prepare(
                     .with("refresh_token", refresh.is_some()),
                 now,
             )?;
-            Ok(Ok(Ready::Planned(tokens::plan(c, cfg, grant, refresh, now)?)))
+            Ok(Ok(Ready::Planned(tokens::plan(
+                c, cfg, grant, refresh, now,
+            )?)))
         },
     ))
 }

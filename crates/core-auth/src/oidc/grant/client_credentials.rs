@@ -14,10 +14,10 @@ use diesel::RunQueryDsl;
 use serde_json::json;
 
 use super::{param, Params, Prepared};
-use crate::db::group::CountKey;
 use crate::actor::Actor;
 use crate::clients::{Client, GrantType};
 use crate::clock::UnixTime;
+use crate::db::group::CountKey;
 use crate::db::DbConn;
 use crate::error::CoreResult;
 use crate::oidc::error::{OAuthError, OAuthResult};
@@ -87,9 +87,9 @@ pub fn prepare(
         "scope": scope,
         "gty": GTY_CLIENT_CREDENTIALS,
     });
-    let access_token = o
-        .keys
-        .sign_as(client.id_token_signed_response_alg, Some(AT_TYP), &claims)?;
+    let access_token =
+        o.keys
+            .sign_as(client.id_token_signed_response_alg, Some(AT_TYP), &claims)?;
     let response = TokenResponse {
         access_token,
         token_type: "Bearer",

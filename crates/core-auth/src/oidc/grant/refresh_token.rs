@@ -96,9 +96,7 @@ pub fn prepare(
             if !reuse && !row.offline {
                 // Not an offline grant: it ends with the browser session.
                 let alive = match &row.sid {
-                    Some(sid) => {
-                        crate::sessions::is_alive(c, sid, now, (&cfg.session).into())?
-                    }
+                    Some(sid) => crate::sessions::is_alive(c, sid, now, (&cfg.session).into())?,
                     None => false,
                 };
                 if !alive {
@@ -185,7 +183,6 @@ pub fn exchange(
 ) -> OAuthResult<TokenResponse> {
     super::run_now(o, super::Prepared::Write(prepare(o, client, p, meta, now)?))
 }
-
 
 fn mark_used(
     c: &mut crate::db::DbConn,

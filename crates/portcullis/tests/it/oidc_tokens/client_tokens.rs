@@ -27,7 +27,11 @@ async fn token(srv: &TestServer, c: &TestClient, scope: Option<&str>) -> Value {
         form.push(("scope", s));
     }
     let (status, _, t) = srv
-        .post_form("/token", &form, Some((&c.client_id, c.secret.as_deref().unwrap())))
+        .post_form(
+            "/token",
+            &form,
+            Some((&c.client_id, c.secret.as_deref().unwrap())),
+        )
         .await;
     assert_eq!(status, 200, "{t}");
     t
@@ -66,7 +70,10 @@ async fn an_unrecorded_token_introspects_as_before_and_its_issuance_is_counted()
     }
     // Another client sees an unknown token.
     let other = service(&srv).await;
-    assert_eq!(introspect(&srv, &other, &at).await, json!({"active": false}));
+    assert_eq!(
+        introspect(&srv, &other, &at).await,
+        json!({"active": false})
+    );
     // Not at /userinfo: it names no user.
     assert_eq!(userinfo_status(&srv, &at).await, 401);
 
@@ -110,19 +117,22 @@ async fn an_unrecorded_token_introspects_as_before_and_its_issuance_is_counted()
     assert_eq!(sum("reports:read reports:write"), 2, "{counted:?}");
 
     // The command line lists them.
-    let out = crate::admin::faces::cli(
-        &srv,
-        &["audit", "--issuance", "--client", &svc.client_id],
-    )
-    .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        crate::admin::faces::cli(&srv, &["audit", "--issuance", "--client", &svc.client_id]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let total: i64 = listed.iter().map(|v| v["count"].as_i64().unwrap()).sum();
     assert_eq!(total, 3, "{listed:?}");
-    assert!(listed.iter().all(|v| v["client_id"] == svc.client_id.as_str()));
+    assert!(listed
+        .iter()
+        .all(|v| v["client_id"] == svc.client_id.as_str()));
 }
 
 #[actix_web::test]
@@ -168,7 +178,11 @@ async fn revoking_an_unrecorded_token_ends_it_exactly_once() {
             (listed, revocations)
         })
         .await;
-    assert_eq!(listed, vec![(jti, exp)], "on the deny list until it expires");
+    assert_eq!(
+        listed,
+        vec![(jti, exp)],
+        "on the deny list until it expires"
+    );
     assert_eq!(revocations, 1, "one audit row for the revocation");
 }
 
@@ -193,7 +207,10 @@ async fn a_new_secret_ends_the_tokens_issued_before_it_even_in_the_same_second()
     };
     // At once, very likely within the same second as the rotation.
     let new = s(&token(&srv, &rotated, None).await, "access_token");
-    assert_eq!(introspect(&srv, &rotated, &old).await, json!({"active": false}));
+    assert_eq!(
+        introspect(&srv, &rotated, &old).await,
+        json!({"active": false})
+    );
     assert_eq!(introspect(&srv, &rotated, &new).await["active"], true);
 }
 
@@ -240,7 +257,10 @@ async fn a_deleted_and_recreated_client_does_not_revive_old_tokens() {
         secret: Some("s".into()),
         ..svc.clone()
     };
-    assert_eq!(introspect(&srv, &again, &at).await, json!({"active": false}));
+    assert_eq!(
+        introspect(&srv, &again, &at).await,
+        json!({"active": false})
+    );
 }
 
 fn chrono_now() -> i64 {
@@ -255,7 +275,9 @@ async fn the_admin_api_refuses_a_revoked_client_token() {
     let srv = TestServer::start().await;
     let (svc, at) = service_token(&srv, &["admin"]).await;
     assert_eq!(
-        call(&srv, "GET", "/admin/api/v1/clients", Some(&at), None).await.0,
+        call(&srv, "GET", "/admin/api/v1/clients", Some(&at), None)
+            .await
+            .0,
         200
     );
     let (status, _, _) = srv
@@ -267,7 +289,9 @@ async fn the_admin_api_refuses_a_revoked_client_token() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        call(&srv, "GET", "/admin/api/v1/clients", Some(&at), None).await.0,
+        call(&srv, "GET", "/admin/api/v1/clients", Some(&at), None)
+            .await
+            .0,
         401
     );
 }

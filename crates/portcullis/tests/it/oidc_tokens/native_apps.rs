@@ -107,7 +107,11 @@ async fn private_use_schemes_are_for_public_clients_on_every_face() {
         "{:?}",
         r.2
     );
-    for bad in ["notes:/cb", "javascript:alert(1)", "com.example.notes:/cb#x"] {
+    for bad in [
+        "notes:/cb",
+        "javascript:alert(1)",
+        "com.example.notes:/cb#x",
+    ] {
         let r = call(
             &srv,
             "POST",
@@ -131,10 +135,21 @@ async fn private_use_schemes_are_for_public_clients_on_every_face() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = cli(
         &srv,
-        &["clients", "create", "--name", "Notes CLI", "--redirect-uri", NATIVE],
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Notes CLI",
+            "--redirect-uri",
+            NATIVE,
+        ],
     )
     .await;
     assert!(!out.status.success());

@@ -34,7 +34,12 @@ async fn push(srv: &TestServer, c: &TestClient, extra: &[(&str, &str)]) -> (u16,
     (status, v, verifier)
 }
 
-fn authorize_with(srv: &TestServer, client_id: &str, request_uri: &str, extra: &[(&str, &str)]) -> String {
+fn authorize_with(
+    srv: &TestServer,
+    client_id: &str,
+    request_uri: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut u = url::Url::parse(&srv.at("/authorize")).unwrap();
     u.query_pairs_mut()
         .append_pair("client_id", client_id)
@@ -52,12 +57,20 @@ async fn a_pushed_request_signs_in_once_and_its_parameters_are_the_only_ones() {
     let (status, v, verifier) = push(&srv, &app, &[("nonce", "n-pushed")]).await;
     assert_eq!(status, 201, "{v}");
     let uri = s(&v, "request_uri");
-    assert!(uri.starts_with("urn:ietf:params:oauth:request_uri:"), "{uri}");
+    assert!(
+        uri.starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{uri}"
+    );
     assert_eq!(v["expires_in"], 60);
 
     let b = signed_in(&srv, "pushed@example.com").await;
     // A scope and state in the query are ignored: the pushed ones count.
-    let url = authorize_with(&srv, &app.client_id, &uri, &[("scope", "openid profile"), ("state", "other")]);
+    let url = authorize_with(
+        &srv,
+        &app.client_id,
+        &uri,
+        &[("scope", "openid profile"), ("state", "other")],
+    );
     let params = srv.drive(&b, &url, None, true).await.params().clone();
     assert_eq!(params["state"], "pushed-state");
     let (status, t) = exchange(&srv, &app, &params["code"], &verifier).await;
@@ -83,14 +96,29 @@ async fn a_request_uri_is_bound_to_its_client_and_expires() {
     let (_, v, _) = push(&srv, &app, &[]).await;
     let uri = s(&v, "request_uri");
     let url = authorize_with(&srv, &other.client_id, &uri, &[]);
-    assert!(matches!(srv.drive(&b, &url, None, true).await, Outcome::Page { status: 400, .. }));
+    assert!(matches!(
+        srv.drive(&b, &url, None, true).await,
+        Outcome::Page { status: 400, .. }
+    ));
     // Not used up by the other client's attempt, but expired a minute on.
     srv.clock.advance(61);
     let url = authorize_with(&srv, &app.client_id, &uri, &[]);
-    assert!(matches!(srv.drive(&b, &url, None, true).await, Outcome::Page { status: 400, .. }));
+    assert!(matches!(
+        srv.drive(&b, &url, None, true).await,
+        Outcome::Page { status: 400, .. }
+    ));
     // Unknown and malformed ones.
-    for bad in ["urn:ietf:params:oauth:request_uri:nope", "https://evil.example/req", ""] {
-        let url = authorize_with(&srv, &app.client_id, bad, &[("redirect_uri", &app.redirect_uri)]);
+    for bad in [
+        "urn:ietf:params:oauth:request_uri:nope",
+        "https://evil.example/req",
+        "",
+    ] {
+        let url = authorize_with(
+            &srv,
+            &app.client_id,
+            bad,
+            &[("redirect_uri", &app.redirect_uri)],
+        );
         let out = srv.drive(&b, &url, None, true).await;
         match out {
             Outcome::Page { status, .. } => assert_eq!(status, 400, "{bad}"),
@@ -110,15 +138,28 @@ async fn a_bad_push_gets_the_json_error_and_no_request_uri() {
     let app = srv.web_client().await;
     // No client authentication.
     let (status, _, v) = srv
-        .post_form("/par", &[("response_type", "code"), ("client_id", &app.client_id)], None)
+        .post_form(
+            "/par",
+            &[("response_type", "code"), ("client_id", &app.client_id)],
+            None,
+        )
         .await;
     assert_eq!(status, 401, "{v}");
     assert_eq!(v["error"], "invalid_client");
     for (extra, error) in [
-        (vec![("redirect_uri", "https://evil.example/cb")], "invalid_request"),
-        (vec![("request_uri", "urn:ietf:params:oauth:request_uri:x")], "invalid_request"),
+        (
+            vec![("redirect_uri", "https://evil.example/cb")],
+            "invalid_request",
+        ),
+        (
+            vec![("request_uri", "urn:ietf:params:oauth:request_uri:x")],
+            "invalid_request",
+        ),
         (vec![("client_id", "someone-else")], "invalid_request"),
-        (vec![("response_type", "token")], "unsupported_response_type"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
         (vec![("prompt", "sideways")], "invalid_request"),
     ] {
         let mut form: Vec<(&str, &str)> = vec![("scope", "openid")];
@@ -155,7 +196,11 @@ async fn clients_or_the_server_can_require_pushed_requests() {
     let plain = testkit::oidc::authorize_url(
         &srv,
         &strict,
-        &[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("state", "s1")],
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "s1"),
+        ],
     );
     let out = srv.drive(&b, &plain, None, true).await;
     let p = out.params();
@@ -170,9 +215,7 @@ async fn clients_or_the_server_can_require_pushed_requests() {
 
     // Server-wide, and said so in discovery.
     let strict_server = TestServer::start_with(|c| c.par.required = true).await;
-    let (_, _, d) = strict_server
-        .post_form("/par", &[], None)
-        .await;
+    let (_, _, d) = strict_server.post_form("/par", &[], None).await;
     assert_eq!(d["error"], "invalid_client");
     let doc: Value = reqwest::get(strict_server.at("/.well-known/openid-configuration"))
         .await
@@ -181,11 +224,24 @@ async fn clients_or_the_server_can_require_pushed_requests() {
         .await
         .unwrap();
     assert_eq!(doc["require_pushed_authorization_requests"], true);
-    assert_eq!(doc["pushed_authorization_request_endpoint"], strict_server.at("/par"));
+    assert_eq!(
+        doc["pushed_authorization_request_endpoint"],
+        strict_server.at("/par")
+    );
     let app = strict_server.web_client().await;
     let b = signed_in(&strict_server, "everyone@example.com").await;
-    let plain = testkit::oidc::authorize_url(&strict_server, &app, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
-    assert_eq!(strict_server.drive(&b, &plain, None, true).await.params()["error"], "invalid_request");
+    let plain = testkit::oidc::authorize_url(
+        &strict_server,
+        &app,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    assert_eq!(
+        strict_server.drive(&b, &plain, None, true).await.params()["error"],
+        "invalid_request"
+    );
 }
 
 #[actix_web::test]
@@ -196,10 +252,29 @@ async fn a_request_pushed_to_one_node_is_used_once_across_nodes() {
     let (_, v, verifier) = push(&n0, &app, &[]).await;
     let uri = s(&v, "request_uri");
     let b1 = signed_in(&n1, "nodes@example.com").await;
-    let code = n1.drive(&b1, &authorize_with(&n1, &app.client_id, &uri, &[]), None, true).await.code();
+    let code = n1
+        .drive(
+            &b1,
+            &authorize_with(&n1, &app.client_id, &uri, &[]),
+            None,
+            true,
+        )
+        .await
+        .code();
     assert_eq!(exchange(&n0, &app, &code, &verifier).await.0, 200);
     let b0 = n0.client();
-    n0.sign_in(&b0, "nodes@example.com", crate::util::PASSWORD).await;
-    let again = n0.drive(&b0, &authorize_with(&n0, &app.client_id, &uri, &[]), None, true).await;
-    assert!(matches!(again, Outcome::Page { status: 400, .. }), "{again:?}");
+    n0.sign_in(&b0, "nodes@example.com", crate::util::PASSWORD)
+        .await;
+    let again = n0
+        .drive(
+            &b0,
+            &authorize_with(&n0, &app.client_id, &uri, &[]),
+            None,
+            true,
+        )
+        .await;
+    assert!(
+        matches!(again, Outcome::Page { status: 400, .. }),
+        "{again:?}"
+    );
 }
