@@ -170,6 +170,7 @@ fn spec_from(f: &Fields) -> Result<ClientSpec, ValidationErrors> {
             .collect(),
         id_token_signed_response_alg: f.get("id_token_signed_response_alg").to_string(),
         require_pushed_authorization_requests: f.checked("require_par"),
+        require_signed_request_object: f.checked("require_signed_request_object"),
     };
     if v.is_empty() {
         Ok(spec)

@@ -100,6 +100,7 @@ struct ClientRow {
     id_token_signed_response_alg: String,
     tokens_not_before: Option<i64>,
     require_pushed_authorization_requests: bool,
+    require_signed_request_object: bool,
 }
 
 /// A registered client.
@@ -136,6 +137,8 @@ pub struct Client {
     pub tokens_not_before: UnixTime,
     /// Authorization requests must come through PAR (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Authorization requests must be signed request objects (RFC 9101).
+    pub require_signed_request_object: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -217,6 +220,7 @@ impl From<ClientRow> for Client {
                 .unwrap_or(Algorithm::DEFAULT),
             tokens_not_before: r.tokens_not_before.unwrap_or(0).max(r.created_at),
             require_pushed_authorization_requests: r.require_pushed_authorization_requests,
+            require_signed_request_object: r.require_signed_request_object,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -254,6 +258,9 @@ pub struct ClientSpec {
     pub id_token_signed_response_alg: String,
     /// Accept authorization requests only through PAR (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Accept only signed request objects (RFC 9101); needs `jwks` or
+    /// `jwks_uri`.
+    pub require_signed_request_object: bool,
 }
 
 /// Checks a registration as [`create`] and [`update`] do, without storing
@@ -315,6 +322,7 @@ pub fn create(
             clients::skip_consent.eq(spec.skip_consent),
             clients::require_pushed_authorization_requests
                 .eq(spec.require_pushed_authorization_requests),
+            clients::require_signed_request_object.eq(spec.require_signed_request_object),
             clients::always_issue_refresh.eq(spec.always_issue_refresh),
             clients::jwks_uri.eq(&v.jwks_uri),
             clients::jwks.eq(&v.jwks),
@@ -363,6 +371,7 @@ pub fn update(
             clients::skip_consent.eq(spec.skip_consent),
             clients::require_pushed_authorization_requests
                 .eq(spec.require_pushed_authorization_requests),
+            clients::require_signed_request_object.eq(spec.require_signed_request_object),
             clients::always_issue_refresh.eq(spec.always_issue_refresh),
             clients::jwks_uri.eq(&v.jwks_uri),
             clients::jwks.eq(&v.jwks),
@@ -504,6 +513,7 @@ mod tests {
             id_token_signed_response_alg: Algorithm::DEFAULT,
             tokens_not_before: 0,
             require_pushed_authorization_requests: false,
+            require_signed_request_object: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -65,6 +65,10 @@ pub struct CreateClient {
     /// Accept its authorization requests only through PAR (RFC 9126).
     #[arg(long)]
     pub require_par: bool,
+    /// Accept only signed request objects (RFC 9101), signed with the keys
+    /// of --jwks-uri or --jwks-file.
+    #[arg(long)]
+    pub require_signed_request_object: bool,
     /// client_secret_basic (default), client_secret_post, private_key_jwt, none.
     #[arg(long)]
     pub auth_method: Option<String>,
@@ -144,6 +148,7 @@ pub fn clients_command(cfg: Config, cmd: ClientsCommand) -> Result<(), UserError
                 resource_server_audiences: a.resource_server_audiences,
                 id_token_signed_response_alg: a.id_token_alg.unwrap_or_default(),
                 require_pushed_authorization_requests: a.require_par,
+                require_signed_request_object: a.require_signed_request_object,
             };
             let op = Operator::open(cfg)?;
             let (client, secret) = admin::clients::create(&op.core(), &Actor::cli(), &spec, now)?;

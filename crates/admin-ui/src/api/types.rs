@@ -200,6 +200,8 @@ pub struct ClientOut {
     pub id_token_signed_response_alg: String,
     /// Authorization requests only through PAR (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Authorization requests only as signed request objects (RFC 9101).
+    pub require_signed_request_object: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -227,6 +229,7 @@ impl From<Client> for ClientOut {
             resource_server_audiences: c.resource_server_audiences,
             id_token_signed_response_alg: c.id_token_signed_response_alg.as_str().into(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            require_signed_request_object: c.require_signed_request_object,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -277,6 +280,9 @@ pub struct ClientIn {
     pub id_token_signed_response_alg: String,
     /// Accept authorization requests only through PAR (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Accept authorization requests only as request objects signed with
+    /// the client's keys (RFC 9101); needs `jwks` or `jwks_uri`.
+    pub require_signed_request_object: bool,
 }
 
 impl From<ClientIn> for ClientSpec {
@@ -299,6 +305,7 @@ impl From<ClientIn> for ClientSpec {
             resource_server_audiences: c.resource_server_audiences,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            require_signed_request_object: c.require_signed_request_object,
         }
     }
 }

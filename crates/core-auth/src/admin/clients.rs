@@ -56,7 +56,7 @@ pub fn create(
 /// The names of the settings that differ.
 fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
     let mut out = vec![];
-    let pairs: [(&'static str, bool); 15] = [
+    let pairs: [(&'static str, bool); 16] = [
         ("name", a.name != b.name),
         ("auth_method", a.auth_method != b.auth_method),
         ("redirect_uris", a.redirect_uris != b.redirect_uris),
@@ -95,6 +95,10 @@ fn changed(a: &Client, b: &Client) -> Vec<&'static str> {
         (
             "require_pushed_authorization_requests",
             a.require_pushed_authorization_requests != b.require_pushed_authorization_requests,
+        ),
+        (
+            "require_signed_request_object",
+            a.require_signed_request_object != b.require_signed_request_object,
         ),
     ];
     for (name, differs) in pairs {
@@ -202,5 +206,6 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         resource_server_audiences: c.resource_server_audiences.clone(),
         id_token_signed_response_alg: c.id_token_signed_response_alg.as_str().to_string(),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        require_signed_request_object: c.require_signed_request_object,
     }
 }

@@ -192,6 +192,12 @@ pub(super) fn validate(spec: &ClientSpec) -> CoreResult<Validated> {
             "private_key_jwt needs the client's public keys: a JWKS URI or a JWKS document.",
         );
     }
+    if spec.require_signed_request_object && jwks_uri.is_none() && jwks.is_none() {
+        v.add(
+            "jwks",
+            "Signed request objects are checked with the client's public keys: give a JWKS URI or a JWKS document.",
+        );
+    }
     if jwks_uri.is_some() && jwks.is_some() {
         v.add(
             "jwks",

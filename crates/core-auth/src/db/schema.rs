@@ -81,6 +81,7 @@ diesel::table! {
         id_token_signed_response_alg -> Text,
         tokens_not_before -> Nullable<BigInt>,
         require_pushed_authorization_requests -> Bool,
+        require_signed_request_object -> Bool,
     }
 }
 
@@ -379,6 +380,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        signed -> Bool,
     }
 }
 

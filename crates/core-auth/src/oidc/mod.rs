@@ -12,6 +12,7 @@ pub mod grant;
 pub mod introspect;
 pub mod logout;
 pub mod par;
+pub mod request_object;
 pub mod revoke;
 pub mod scopes;
 pub mod tokens;

@@ -39,15 +39,34 @@ pub fn required(cfg: &Config, client: &Client) -> bool {
     cfg.par.required || client.require_pushed_authorization_requests
 }
 
+/// A pushed request's parameters, and whether they came as a signed
+/// request object.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub params: Params,
+    pub signed: bool,
+}
+
 /// Checks an authorization request pushed by the authenticated `client`
-/// and stores it. Errors are the endpoint's JSON errors (RFC 9126 §2.3).
+/// and stores it: `params` as posted, or (`signed`) as decoded from the
+/// request object posted. Errors are the endpoint's JSON errors (RFC 9126
+/// §2.3).
 pub fn push(
     conn: &mut DbConn,
     cfg: &Config,
     client: &Client,
     mut params: Params,
+    signed: bool,
     now: UnixTime,
 ) -> OAuthResult<Pushed> {
+    if client.require_signed_request_object && !signed {
+        return Err(crate::oidc::request_object::required_error());
+    }
+    // Client authentication sent in the body is not part of the request,
+    // and a secret is never stored.
+    for k in ["client_secret", "client_assertion", "client_assertion_type"] {
+        params.remove(k);
+    }
     if params.contains_key("request_uri") {
         return Err(OAuthError::invalid_request(
             "request_uri is not allowed in a pushed authorization request",
@@ -85,6 +104,7 @@ pub fn push(
             pushed_requests::params.eq(stored),
             pushed_requests::created_at.eq(now),
             pushed_requests::expires_at.eq(now + lifetime),
+            pushed_requests::signed.eq(signed),
         ))
         .execute(conn)
         .map_err(CoreError::from)?;
@@ -102,7 +122,7 @@ pub fn take(
     client_id: &str,
     request_uri: &str,
     now: UnixTime,
-) -> CoreResult<Option<Params>> {
+) -> CoreResult<Option<Taken>> {
     if !request_uri.starts_with(URN_PREFIX) || request_uri.len() > 200 {
         return Ok(None);
     }
@@ -120,13 +140,13 @@ pub fn take(
         if n != 1 {
             return Ok(None);
         }
-        let stored: String = pushed_requests::table
+        let (stored, signed): (String, bool) = pushed_requests::table
             .find(&hash)
-            .select(pushed_requests::params)
+            .select((pushed_requests::params, pushed_requests::signed))
             .first(c)?;
         let params: HashMap<String, String> = serde_json::from_str(&stored)
             .map_err(|e| CoreError::Crypto(format!("stored request: {e}")))?;
-        Ok(Some(params))
+        Ok(Some(Taken { params, signed }))
     })
 }
 

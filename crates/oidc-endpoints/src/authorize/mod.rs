@@ -15,7 +15,7 @@ use core_auth::oidc::authorize::{
 };
 use core_auth::oidc::codes::{self, CodeBinding};
 use core_auth::oidc::logout::parse_id_token_hint;
-use core_auth::oidc::{consent, par, scopes, ErrorCode, OAuthError};
+use core_auth::oidc::{consent, par, request_object, scopes, ErrorCode, OAuthError};
 use serde::Deserialize;
 use web_kit::auditing;
 use web_kit::context::AppContext;
@@ -100,16 +100,57 @@ async fn start(
         };
     // A pushed request (RFC 9126): its parameters, and only those.
     let pushed = params.get("request_uri").filter(|u| !u.is_empty()).cloned();
+    let mut signed = false;
     if let (Some(uri), Some(_)) = (&pushed, &client) {
         let (id, uri) = (client_id.clone(), uri.clone());
         match ctx.db(move |c| par::take(c, &id, &uri, now)).await? {
-            Some(stored) => params = stored,
+            Some(taken) => {
+                params = taken.params;
+                signed = taken.signed;
+            }
             None => {
                 return Err(bad_request(
                     "The pushed authorization request (request_uri) is unknown, expired or \
                      already used. Start again from the application."
                         .into(),
                 ))
+            }
+        }
+    } else if let (Some(object), Some(c)) = (
+        params.get("request").filter(|r| !r.is_empty()).cloned(),
+        &client,
+    ) {
+        // A signed request object (RFC 9101): its parameters, and only those.
+        let keys = match req.app_data::<web::Data<crate::ProtocolState>>() {
+            Some(state) => crate::protocol::client_auth::registered_keys(&state.client_jwks, c).await,
+            None => None,
+        };
+        let c2 = c.clone();
+        let decoded = ctx
+            .compute(move |ctx| {
+                request_object::decode(&c2, &object, keys.as_deref(), &ctx.config.issuer, now)
+            })
+            .await;
+        match decoded {
+            Ok(p) => {
+                params = p;
+                signed = true;
+            }
+            // Sent back only to a redirect URI registered for the client.
+            Err(e) => {
+                return match authz::resolve_redirect(&params, Some(c)) {
+                    Ok((redirect_uri, _)) => Ok(respond::error(
+                        authz::ResponseMode::Query,
+                        &redirect_uri,
+                        &e,
+                        params.get("state").cloned().filter(|s| !s.is_empty()),
+                        &ctx.config.issuer,
+                    )),
+                    Err(_) => Err(bad_request(format!(
+                        "The signed authorization request is invalid: {}.",
+                        e.description
+                    ))),
+                };
             }
         }
     }
@@ -119,9 +160,16 @@ async fn start(
             return Err(bad_request("The request could not be verified.".into()))
         }
         Ok((redirect_uri, _)) => match client {
-            Some(c) if pushed.is_none() && par::required(&ctx.config, &c) => {
+            Some(c)
+                if (pushed.is_none() && par::required(&ctx.config, &c))
+                    || (!signed && c.require_signed_request_object) =>
+            {
                 let form_post =
                     params.get("response_mode").map(String::as_str) == Some("form_post");
+                let error = match pushed.is_none() && par::required(&ctx.config, &c) {
+                    true => par::required_error(),
+                    false => request_object::required_error(),
+                };
                 return Ok(respond::error(
                     if form_post {
                         authz::ResponseMode::FormPost
@@ -129,7 +177,7 @@ async fn start(
                         authz::ResponseMode::Query
                     },
                     &redirect_uri,
-                    &par::required_error(),
+                    &error,
                     params.get("state").cloned().filter(|s| !s.is_empty()),
                     &ctx.config.issuer,
                 ));

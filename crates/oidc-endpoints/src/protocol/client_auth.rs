@@ -111,6 +111,16 @@ pub fn extract(req: &HttpRequest, p: &Params) -> Result<Presented, OAuthError> {
     }
 }
 
+/// The client's registered public keys (its JWKS document, or the one at
+/// its `jwks_uri`, cached), for its assertions and request objects.
+pub async fn registered_keys(jwks_cache: &JwksCache, client: &Client) -> Option<String> {
+    match (&client.jwks, &client.jwks_uri) {
+        (Some(doc), _) => Some(doc.clone()),
+        (None, Some(uri)) => jwks_cache.get(uri, false).await,
+        _ => None,
+    }
+}
+
 /// Authenticates the request's client; `allow_public` says whether a
 /// public client (method `none`) may use this endpoint. `jwks_cache`: the key
 /// sets of clients that registered a `jwks_uri`.

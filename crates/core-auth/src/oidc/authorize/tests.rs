@@ -28,6 +28,7 @@ fn client(public: bool) -> Client {
         id_token_signed_response_alg: crate::keys::Algorithm::DEFAULT,
         tokens_not_before: 0,
         require_pushed_authorization_requests: false,
+        require_signed_request_object: false,
         created_at: 0,
         updated_at: 0,
     }

@@ -155,3 +155,4 @@ mod introspection;
 mod keys_and_discovery;
 mod native_apps;
 mod par;
+mod request_objects;
