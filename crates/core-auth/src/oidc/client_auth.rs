@@ -156,7 +156,10 @@ pub const ASSERTION_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
-pub(crate) fn verify_assertion(assertion: &str, jwks: &str) -> Option<serde_json::Map<String, Value>> {
+pub(crate) fn verify_assertion(
+    assertion: &str,
+    jwks: &str,
+) -> Option<serde_json::Map<String, Value>> {
     let header = josekit::jwt::decode_header(assertion).ok()?;
     let alg = header.claim("alg")?.as_str()?.to_string();
     if !ASSERTION_ALGS.contains(&alg.as_str()) {

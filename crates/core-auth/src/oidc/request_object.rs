@@ -42,9 +42,12 @@ pub fn decode(
     if request.len() > 16 * 1024 {
         return Err(invalid("the request object is too large"));
     }
-    let header =
-        josekit::jwt::decode_header(request).map_err(|_| invalid("the request object is not a JWT"))?;
-    let alg = header.claim("alg").and_then(Value::as_str).unwrap_or("none");
+    let header = josekit::jwt::decode_header(request)
+        .map_err(|_| invalid("the request object is not a JWT"))?;
+    let alg = header
+        .claim("alg")
+        .and_then(Value::as_str)
+        .unwrap_or("none");
     if !ASSERTION_ALGS.contains(&alg) {
         return Err(invalid(format!(
             "the request object's algorithm {alg} is not accepted: sign it with the client's \
@@ -98,7 +101,9 @@ pub fn decode(
     }
     if let Some(id) = claims.get("client_id") {
         if id.as_str() != Some(client.client_id.as_str()) {
-            return Err(invalid("the request object's client_id is another client's"));
+            return Err(invalid(
+                "the request object's client_id is another client's",
+            ));
         }
     }
     if claims.contains_key("request") || claims.contains_key("request_uri") {

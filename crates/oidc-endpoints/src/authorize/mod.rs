@@ -3,6 +3,7 @@
 
 mod pending;
 pub mod respond;
+mod source;
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -27,6 +28,7 @@ use web_kit::layout::Layout;
 use web_kit::util::{render, see_other, urlencode};
 
 use crate::protocol::params::{from_query_allowing_nul, Params};
+use source::Source;
 
 pub fn mount(t: &mut web_kit::routes::Table) {
     use actix_web::http::Method;
@@ -85,7 +87,7 @@ async fn start(
     ctx: web::Data<AppContext>,
     session: Session,
     user: Option<CurrentUser>,
-    mut params: Params,
+    params: Params,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now();
     let client_id = params.get("client_id").cloned().unwrap_or_default();
@@ -98,62 +100,14 @@ async fn start(
             let id = client_id.clone();
             ctx.db(move |c| clients::find(c, &id)).await?
         };
-    // A pushed request (RFC 9126): its parameters, and only those.
-    let pushed = params.get("request_uri").filter(|u| !u.is_empty()).cloned();
-    let mut signed = false;
-    if let (Some(uri), Some(_)) = (&pushed, &client) {
-        let (id, uri) = (client_id.clone(), uri.clone());
-        match ctx.db(move |c| par::take(c, &id, &uri, now)).await? {
-            Some(taken) => {
-                params = taken.params;
-                signed = taken.signed;
-            }
-            None => {
-                return Err(bad_request(
-                    "The pushed authorization request (request_uri) is unknown, expired or \
-                     already used. Start again from the application."
-                        .into(),
-                ))
-            }
-        }
-    } else if let (Some(object), Some(c)) = (
-        params.get("request").filter(|r| !r.is_empty()).cloned(),
-        &client,
-    ) {
-        // A signed request object (RFC 9101): its parameters, and only those.
-        let keys = match req.app_data::<web::Data<crate::ProtocolState>>() {
-            Some(state) => crate::protocol::client_auth::registered_keys(&state.client_jwks, c).await,
-            None => None,
-        };
-        let c2 = c.clone();
-        let decoded = ctx
-            .compute(move |ctx| {
-                request_object::decode(&c2, &object, keys.as_deref(), &ctx.config.issuer, now)
-            })
-            .await;
-        match decoded {
-            Ok(p) => {
-                params = p;
-                signed = true;
-            }
-            // Sent back only to a redirect URI registered for the client.
-            Err(e) => {
-                return match authz::resolve_redirect(&params, Some(c)) {
-                    Ok((redirect_uri, _)) => Ok(respond::error(
-                        authz::ResponseMode::Query,
-                        &redirect_uri,
-                        &e,
-                        params.get("state").cloned().filter(|s| !s.is_empty()),
-                        &ctx.config.issuer,
-                    )),
-                    Err(_) => Err(bad_request(format!(
-                        "The signed authorization request is invalid: {}.",
-                        e.description
-                    ))),
-                };
-            }
-        }
-    }
+    let Source {
+        params,
+        pushed,
+        signed,
+    } = match source::resolve(req, &ctx, client.as_ref(), params, now).await? {
+        Ok(source) => source,
+        Err(answer) => return Ok(answer),
+    };
     let client = match authz::resolve_redirect(&params, client.as_ref()) {
         Err(AuthzError::Page(m)) => return Err(bad_request(m)),
         Err(AuthzError::Redirect { .. }) => {

@@ -68,7 +68,12 @@ fn claims(srv: &TestServer, k: &Keyed, challenge: &str, now: i64) -> Value {
     })
 }
 
-fn authorize_url(srv: &TestServer, client_id: &str, request: &str, extra: &[(&str, &str)]) -> String {
+fn authorize_url(
+    srv: &TestServer,
+    client_id: &str,
+    request: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut u = url::Url::parse(&srv.at("/authorize")).unwrap();
     u.query_pairs_mut()
         .append_pair("client_id", client_id)
@@ -85,10 +90,20 @@ async fn a_signed_request_signs_in_and_only_its_parameters_count() {
     let k = keyed_client(&srv, false).await;
     let (verifier, challenge) = pkce();
     let now = srv.ctx.now();
-    let jwt = sign(&k.signer, Some("oauth-authz-req+jwt"), Some("ro-1"), &claims(&srv, &k, &challenge, now));
+    let jwt = sign(
+        &k.signer,
+        Some("oauth-authz-req+jwt"),
+        Some("ro-1"),
+        &claims(&srv, &k, &challenge, now),
+    );
     let b = signed_in(&srv, "signed@example.com").await;
     // Query parameters beside the object are ignored.
-    let url = authorize_url(&srv, &k.client.client_id, &jwt, &[("state", "forged"), ("scope", "openid profile")]);
+    let url = authorize_url(
+        &srv,
+        &k.client.client_id,
+        &jwt,
+        &[("state", "forged"), ("scope", "openid profile")],
+    );
     let p = srv.drive(&b, &url, None, true).await.params().clone();
     assert_eq!(p["state"], "signed-state");
     let (status, t) = exchange(&srv, &k.client, &p["code"], &verifier).await;
@@ -135,7 +150,9 @@ async fn every_kind_of_bad_request_object_is_refused() {
     let hmac = sign(&hs, None, Some("ro-1"), &good);
     let stranger = josekit::jws::RS256.generate_key_pair(2048).unwrap();
     let foreign = sign(
-        &josekit::jws::RS256.signer_from_jwk(&stranger.to_jwk_key_pair()).unwrap(),
+        &josekit::jws::RS256
+            .signer_from_jwk(&stranger.to_jwk_key_pair())
+            .unwrap(),
         None,
         Some("ro-1"),
         &good,
@@ -144,28 +161,85 @@ async fn every_kind_of_bad_request_object_is_refused() {
         ("alg none", none),
         ("HS256 with a known secret", hmac),
         ("another key", foreign),
-        ("expired", sign(&k.signer, None, Some("ro-1"), &with("exp", json!(now - 1)))),
-        ("exp a day away", sign(&k.signer, None, Some("ro-1"), &with("exp", json!(now + 86_400)))),
+        (
+            "expired",
+            sign(&k.signer, None, Some("ro-1"), &with("exp", json!(now - 1))),
+        ),
+        (
+            "exp a day away",
+            sign(
+                &k.signer,
+                None,
+                Some("ro-1"),
+                &with("exp", json!(now + 86_400)),
+            ),
+        ),
         ("no exp", {
             let mut c = good.clone();
             c.as_object_mut().unwrap().remove("exp");
             sign(&k.signer, None, Some("ro-1"), &c)
         }),
-        ("nbf in the future", sign(&k.signer, None, Some("ro-1"), &with("nbf", json!(now + 600)))),
-        ("aud another server", sign(&k.signer, None, Some("ro-1"), &with("aud", json!("https://other.example")))),
-        ("iss another client", sign(&k.signer, None, Some("ro-1"), &with("iss", json!("someone")))),
-        ("client_id another client", sign(&k.signer, None, Some("ro-1"), &with("client_id", json!("someone")))),
-        ("typ of an access token", sign(&k.signer, Some("at+jwt"), Some("ro-1"), &good)),
-        ("request inside", sign(&k.signer, None, Some("ro-1"), &with("request", json!("x")))),
+        (
+            "nbf in the future",
+            sign(
+                &k.signer,
+                None,
+                Some("ro-1"),
+                &with("nbf", json!(now + 600)),
+            ),
+        ),
+        (
+            "aud another server",
+            sign(
+                &k.signer,
+                None,
+                Some("ro-1"),
+                &with("aud", json!("https://other.example")),
+            ),
+        ),
+        (
+            "iss another client",
+            sign(
+                &k.signer,
+                None,
+                Some("ro-1"),
+                &with("iss", json!("someone")),
+            ),
+        ),
+        (
+            "client_id another client",
+            sign(
+                &k.signer,
+                None,
+                Some("ro-1"),
+                &with("client_id", json!("someone")),
+            ),
+        ),
+        (
+            "typ of an access token",
+            sign(&k.signer, Some("at+jwt"), Some("ro-1"), &good),
+        ),
+        (
+            "request inside",
+            sign(&k.signer, None, Some("ro-1"), &with("request", json!("x"))),
+        ),
         ("not a JWT", "not.a.jwt".to_string()),
     ];
     let b = signed_in(&srv, "refused@example.com").await;
     for (what, jwt) in cases {
         // With a registered redirect URI in the query, the error goes there.
-        let url = authorize_url(&srv, &k.client.client_id, &jwt, &[("redirect_uri", REDIRECT), ("state", "q")]);
+        let url = authorize_url(
+            &srv,
+            &k.client.client_id,
+            &jwt,
+            &[("redirect_uri", REDIRECT), ("state", "q")],
+        );
         match srv.drive(&b, &url, None, true).await {
             Outcome::Redirect { params, .. } => {
-                assert_eq!(params["error"], "invalid_request_object", "{what}: {params:?}");
+                assert_eq!(
+                    params["error"], "invalid_request_object",
+                    "{what}: {params:?}"
+                );
                 assert!(params.get("code").is_none(), "{what}");
             }
             Outcome::Page { status, body } => panic!("{what}: a page {status}: {body}"),
@@ -177,7 +251,10 @@ async fn every_kind_of_bad_request_object_is_refused() {
             Outcome::Redirect { url, .. } => {
                 // The client has a single registered redirect URI, which
                 // resolve_redirect may use: still only the error.
-                assert!(url.contains("error=invalid_request_object"), "{what}: {url}");
+                assert!(
+                    url.contains("error=invalid_request_object"),
+                    "{what}: {url}"
+                );
             }
         }
     }
@@ -192,11 +269,18 @@ async fn a_client_required_to_sign_gets_nothing_without_a_signed_request() {
     let plain = testkit::oidc::authorize_url(
         &srv,
         &k.client,
-        &[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("state", "p")],
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "p"),
+        ],
     );
     let p = srv.drive(&b, &plain, None, true).await.params().clone();
     assert_eq!(p["error"], "invalid_request", "{p:?}");
-    assert!(p["error_description"].contains("signed request objects"), "{p:?}");
+    assert!(
+        p["error_description"].contains("signed request objects"),
+        "{p:?}"
+    );
     // Pushed without a request object: refused at /par.
     let secret = k.client.secret.clone().unwrap();
     let (status, _, v) = srv
@@ -215,9 +299,18 @@ async fn a_client_required_to_sign_gets_nothing_without_a_signed_request() {
     assert_eq!(status, 400, "{v}");
     // Pushed as a signed object: accepted, and the flow completes.
     let now = srv.ctx.now();
-    let jwt = sign(&k.signer, Some("oauth-authz-req+jwt"), Some("ro-1"), &claims(&srv, &k, &challenge, now));
+    let jwt = sign(
+        &k.signer,
+        Some("oauth-authz-req+jwt"),
+        Some("ro-1"),
+        &claims(&srv, &k, &challenge, now),
+    );
     let (status, _, v) = srv
-        .post_form("/par", &[("request", &jwt)], Some((&k.client.client_id, &secret)))
+        .post_form(
+            "/par",
+            &[("request", &jwt)],
+            Some((&k.client.client_id, &secret)),
+        )
         .await;
     assert_eq!(status, 201, "{v}");
     let mut u = url::Url::parse(&srv.at("/authorize")).unwrap();
@@ -226,10 +319,17 @@ async fn a_client_required_to_sign_gets_nothing_without_a_signed_request() {
         .append_pair("request_uri", v["request_uri"].as_str().unwrap());
     let p = srv.drive(&b, u.as_str(), None, true).await.params().clone();
     assert_eq!(p["state"], "signed-state");
-    assert_eq!(exchange(&srv, &k.client, &p["code"], &verifier).await.0, 200);
+    assert_eq!(
+        exchange(&srv, &k.client, &p["code"], &verifier).await.0,
+        200
+    );
     // A bad object pushed: the JSON error.
     let (status, _, v) = srv
-        .post_form("/par", &[("request", "x.y.z")], Some((&k.client.client_id, &secret)))
+        .post_form(
+            "/par",
+            &[("request", "x.y.z")],
+            Some((&k.client.client_id, &secret)),
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(v["error"], "invalid_request_object");
