@@ -14,7 +14,10 @@ use admin_ui::api::system::{AuditParams, ExportParams, SessionParams};
 use admin_ui::api::types::{ClientIn, GroupIn, GroupPatch, NewUser, RoleIn, RoleRename, UserPatch};
 use admin_ui::api::users::ListParams;
 use admin_ui::audit::parse_time;
-use core_auth::clients::{redirect_uri_problem, validate_spec, ClientSpec};
+use core_auth::clients::{
+    is_private_use_scheme, native_redirect_uri_problem, redirect_uri_problem, validate_spec,
+    ClientSpec,
+};
 use core_auth::federation::provider::UpstreamProvider;
 use libfuzzer_sys::fuzz_target;
 use portcullis_fuzz::mode;
@@ -55,7 +58,16 @@ fn client(c: ClientIn) {
             .iter()
             .chain(&spec.post_logout_redirect_uris)
         {
-            assert_eq!(redirect_uri_problem(u), None, "{u:?}");
+            // A native app (public client) may also use a private-use
+            // scheme (RFC 8252); a confidential client only the web rules.
+            let problem = match spec.public {
+                true => native_redirect_uri_problem(u),
+                false => redirect_uri_problem(u),
+            };
+            assert_eq!(problem, None, "{u:?}");
+            if !spec.public {
+                assert!(!is_private_use_scheme(u), "{u:?}");
+            }
         }
         for s in &spec.scopes {
             assert!(

@@ -278,3 +278,60 @@ async fn a_request_pushed_to_one_node_is_used_once_across_nodes() {
         "{again:?}"
     );
 }
+
+#[actix_web::test]
+async fn the_requirements_are_set_from_the_api_and_the_command_line() {
+    use crate::admin::{admin_token, call};
+    let srv = TestServer::start().await;
+    let admin = admin_token(&srv).await;
+    let r = call(
+        &srv,
+        "POST",
+        "/admin/api/v1/clients",
+        Some(&admin),
+        Some(json!({
+            "name": "Bank app",
+            "redirect_uris": ["https://bank.example.com/cb"],
+            "require_pushed_authorization_requests": true,
+        })),
+    )
+    .await;
+    assert_eq!(r.0, 201, "{:?}", r.2);
+    assert_eq!(r.2["require_pushed_authorization_requests"], true);
+    assert_eq!(r.2["require_signed_request_object"], false);
+    let id = s(&r.2, "client_id");
+    // Signed request objects need the client's keys.
+    let r = call(
+        &srv,
+        "POST",
+        "/admin/api/v1/clients",
+        Some(&admin),
+        Some(json!({
+            "name": "Keyless",
+            "redirect_uris": ["https://bank.example.com/cb"],
+            "require_signed_request_object": true,
+        })),
+    )
+    .await;
+    assert_eq!(r.0, 422, "{:?}", r.2);
+    let out =
+        crate::admin::faces::cli(&srv, &["clients", "update", &id, "--require-par", "false"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = call(
+        &srv,
+        "GET",
+        &format!("/admin/api/v1/clients/{id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.2["require_pushed_authorization_requests"], false,
+        "{:?}",
+        r.2
+    );
+}
