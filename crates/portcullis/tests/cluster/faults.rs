@@ -98,7 +98,7 @@ async fn load(
             while Instant::now() < until {
                 i += 1;
                 let t0 = Instant::now();
-                if let (Some(rt), Some(web), true) = (chain.clone(), &web, i % 3 == 0) {
+                if let (Some(rt), Some(web), true) = (chain.clone(), &web, i.is_multiple_of(3)) {
                     let r = http
                         .post(format!("{base}/token"))
                         .basic_auth(&web.0, Some(&web.1))
