@@ -41,7 +41,12 @@ pub async fn resolve(
     params: Params,
     now: UnixTime,
 ) -> Result<Result<Source, HttpResponse>, PageError> {
-    let pushed = params.get("request_uri").filter(|u| !u.is_empty()).cloned();
+    // Only our own request URIs are pushed requests; one by reference to
+    // elsewhere is left to validation (`request_uri_not_supported`).
+    let pushed = params
+        .get("request_uri")
+        .filter(|u| u.starts_with(par::URN_PREFIX))
+        .cloned();
     let object = params.get("request").filter(|r| !r.is_empty()).cloned();
     let Some(client) = client else {
         // An unknown client: the caller shows the page for it.

@@ -164,6 +164,7 @@ async fn no_state_changing_route_answers_without_the_token() {
                         "/userinfo",
                         "/revoke",
                         "/introspect",
+                        "/par",
                         "/authorize",
                         "/end_session"
                     ]

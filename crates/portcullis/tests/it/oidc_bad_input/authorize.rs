@@ -247,12 +247,15 @@ async fn authorize_sends_errors_for_a_trusted_client_to_its_redirect_uri_with_st
             "invalid_request",
         ),
         (
+            // Request objects are supported (RFC 9101); this client has no
+            // keys to sign one with.
             "request object",
             vec![("scope", "openid"), ("request", JWT_LOOKALIKE)],
             true,
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (
+            // By reference: not supported (only PAR's own request_uri).
             "request_uri",
             vec![
                 ("scope", "openid"),

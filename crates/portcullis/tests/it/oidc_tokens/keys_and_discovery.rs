@@ -180,7 +180,10 @@ async fn discovery_lists_what_is_supported_and_cors_is_where_it_belongs() {
         .unwrap()
         .contains(&json!("EdDSA")));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(d["request_parameter_supported"], false);
+    assert_eq!(d["request_parameter_supported"], true);
+    assert_eq!(d["request_uri_parameter_supported"], false);
+    assert_eq!(d["pushed_authorization_request_endpoint"], srv.at("/par"));
+    assert_eq!(d["require_pushed_authorization_requests"], false);
     assert_eq!(d["end_session_endpoint"], srv.at("/end_session"));
     for m in [
         "client_secret_basic",
